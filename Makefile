@@ -1,0 +1,46 @@
+# Everything a newcomer needs: `make play` and `make test` install what is missing first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# System tools the coach runs: speech (espeak-ng), encoding (ffmpeg), the audio output
+# (PortAudio) and, for the player's end-to-end tests, a PulseAudio null sink and its recorder.
+APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils sox
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system play test lint bench clean
+
+setup: system $(VENV)/.installed
+
+system:
+	@missing=""; \
+	for cmd in espeak-ng ffmpeg ffprobe pulseaudio parec sox; do \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing system packages (missing:$$missing)"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "Please install:$$missing (with your package manager), then run make again."; exit 1; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+play: setup
+	$(BIN)/coach play classic-back
+
+test: setup
+	$(BIN)/ruff check coach tests benchmarks
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .venv-* build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""Errors a user can act on. The CLI prints them as plain lines, never as tracebacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CoachError(Exception):
+    """A problem the user can fix; `str(error)` is the whole message (one line per problem)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a routine file, reported as `PATH:LINE: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class RoutineError(CoachError):
+    """One or more problems in routine files."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))

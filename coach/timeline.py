@@ -1,0 +1,129 @@
+"""The timeline: exactly what sounds when, in samples.
+
+A `Timeline` is what the compiler produces and what preview, play and export all consume, so
+the three can never disagree. Every position is an integer sample index at `SAMPLE_RATE`
+(never a float of seconds, never whole milliseconds): the renderer places each clip at exactly
+that sample. Pure data, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# espeak-ng's native rate: speech needs no resampling, and 22.05 kHz mono carries a voice and
+# soft tones well. Everything the coach renders runs at this rate.
+SAMPLE_RATE = 22050
+
+EventKind = Literal["speech", "cue"]
+
+
+def seconds(samples: int, rate: int = SAMPLE_RATE) -> float:
+    """A sample position as seconds (for display and JSON only)."""
+    return samples / rate
+
+
+def samples(secs: float, rate: int = SAMPLE_RATE) -> int:
+    """Seconds as the nearest whole sample."""
+    return round(secs * rate)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One sound: a spoken phrase or a cue tone, from `start` up to (not including) `end`.
+
+    `end - start` is the length of the trimmed clip, so nothing audible falls outside it.
+    `step` is the 1-based index of the step the event belongs to. `role` says why the event
+    is there ("instruction", "reminder", "check-in", "tick", ...), for people and tests.
+    """
+
+    kind: EventKind
+    start: int
+    end: int
+    step: int
+    role: str
+    text: str = ""  # what is said (speech)
+    name: str = ""  # which sound (cue): a built-in name or a resolved file path
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class StepSpan:
+    """Where one routine step sits on the timeline: [start, end) in samples."""
+
+    index: int  # 1-based
+    title: str
+    technique: str
+    area: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    title: str
+    duration: int  # samples; steps tile [0, duration) exactly
+    steps: tuple[StepSpan, ...]
+    events: tuple[Event, ...]  # sorted by (start, end)
+    voice: str = ""
+    rate: int = 0  # words per minute
+    language: str = "en"
+    estimated: bool = False  # speech lengths are a words-per-minute guess, not measured
+    sample_rate: int = SAMPLE_RATE
+    notes: tuple[str, ...] = field(default=())  # things the compiler moved or had to say
+
+    def step_at(self, position: int) -> StepSpan:
+        """The step playing at `position` (the last one at or past the end)."""
+        for step in self.steps:
+            if position < step.end:
+                return step
+        return self.steps[-1]
+
+    def speech(self) -> tuple[Event, ...]:
+        return tuple(e for e in self.events if e.kind == "speech")
+
+    def to_dict(self) -> dict:
+        """The machine-readable timeline (`coach preview --format json`), times in seconds."""
+        sec = lambda n: round(n / self.sample_rate, 6)  # noqa: E731
+        events = []
+        for e in self.events:
+            item = {
+                "kind": e.kind,
+                "start": sec(e.start),
+                "end": sec(e.end),
+                "step": e.step,
+                "role": e.role,
+            }
+            if e.kind == "speech":
+                item["text"] = e.text
+            else:
+                item["name"] = e.name
+            item["start_sample"] = e.start
+            item["end_sample"] = e.end
+            events.append(item)
+        return {
+            "title": self.title,
+            "duration": sec(self.duration),
+            "sample_rate": self.sample_rate,
+            "duration_samples": self.duration,
+            "voice": self.voice,
+            "rate": self.rate,
+            "language": self.language,
+            "estimated": self.estimated,
+            "steps": [
+                {
+                    "index": s.index,
+                    "title": s.title,
+                    "technique": s.technique,
+                    "area": s.area,
+                    "start": sec(s.start),
+                    "end": sec(s.end),
+                }
+                for s in self.steps
+            ],
+            "events": events,
+            "notes": list(self.notes),
+        }
