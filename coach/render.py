@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from coach.music import FADE, Music, duck_gain
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # 100 ms: small enough for a live player to react quickly, large enough to keep numpy busy.
@@ -62,21 +63,25 @@ def render(
     start: int = 0,
     end: int | None = None,
     block: int = BLOCK,
+    music: Music | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield float32 blocks that together cover samples [start, end) of the timeline exactly.
 
     `clip(event)` returns the event's sound as float32, exactly `event.length` samples long.
-    Every block is `block` samples except possibly the last.
+    Every block is `block` samples except possibly the last. With `music`, the music runs under
+    the whole range, ducked around every event (so events are held from FADE before they start
+    to FADE after they end).
     """
     end = timeline.duration if end is None else end
-    pending = [e for e in timeline.events if e.end > start and e.start < end]
+    reach = FADE if music is not None else 0
+    pending = [e for e in timeline.events if e.end + reach > start and e.start - reach < end]
     pending.sort(key=lambda e: e.start)
     active: list[tuple[Event, np.ndarray]] = []
     next_event = 0
     for b0 in range(start, end, block):
         b1 = min(b0 + block, end)
         out = np.zeros(b1 - b0, dtype=np.float32)
-        while next_event < len(pending) and pending[next_event].start < b1:
+        while next_event < len(pending) and pending[next_event].start - reach < b1:
             event = pending[next_event]
             sound = clip(event)
             if len(sound) != event.length:
@@ -90,7 +95,12 @@ def render(
             lo, hi = max(event.start, b0), min(event.end, b1)
             if lo < hi:
                 out[lo - b0 : hi - b0] += sound[lo - event.start : hi - event.start]
-        active = [(e, s) for e, s in active if e.end > b1]
+        if music is not None:
+            bed = music.read(b1 - b0)
+            if active:
+                bed *= duck_gain([e for e, _ in active], b0, b1)
+            out += bed
+        active = [(e, s) for e, s in active if e.end + reach > b1]
         yield out
 
 

@@ -1,0 +1,293 @@
+"""`coach export`: a timeline rendered to one audio file with chapters, plus a transcript.
+
+PCM streams block by block from the renderer into the `wave` module (WAV) or into ffmpeg's
+stdin (everything else), so memory stays constant at any length. The target is written
+atomically: everything goes to a hidden `.NAME.partial-PID` file in the same folder and
+replaces the target with `os.replace` only once it is complete. An export that fails, is
+interrupted or is terminated removes its partial files; one that is SIGKILLed leaves them
+behind, and the next export into that folder removes them once their PID is dead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import mutagen
+from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
+
+from coach.errors import CoachError
+from coach.music import MUSIC_OFFSET_LU, Music
+from coach.preview import clock, millis, to_srt, to_vtt
+from coach.render import DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
+from coach.timeline import Timeline
+
+Transcript = Literal["vtt", "srt", "none"]
+
+# One second per block: large enough that per-block Python work is negligible over hours.
+EXPORT_BLOCK = 22050
+
+
+@dataclass(frozen=True)
+class Format:
+    codec: tuple[str, ...]  # ffmpeg output options; empty for WAV (written by `wave`)
+    # How chapters are written: ffmpeg from the FFMETADATA file (MP4), mutagen afterwards as
+    # ID3 CHAP/CTOC frames (MP3) or CHAPTERnnn comments (FLAC, Ogg: ffmpeg drops them there).
+    chapters: Literal["ffmetadata", "id3", "vorbis", "none"]
+
+
+FORMATS = {
+    "wav": Format((), "none"),
+    "flac": Format(("-c:a", "flac", "-f", "flac"), "vorbis"),
+    # 64 kbit/s mono is transparent enough for a voice at 22.05 kHz.
+    "mp3": Format(("-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3"), "id3"),
+    "ogg": Format(("-c:a", "libvorbis", "-q:a", "3", "-f", "ogg"), "vorbis"),
+    # ffmpeg's ipod muxer writes the MPEG-4 audio files Apple players expect (.m4a/.m4b).
+    "m4a": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata"),
+    "m4b": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata"),
+}
+
+
+def export_format(out: Path, fmt: str | None) -> str:
+    """The format to write: `fmt` if given, else the output file's extension."""
+    name = (fmt or out.suffix.lstrip(".")).lower()
+    if name not in FORMATS:
+        given = f"format {fmt!r}" if fmt else f"file extension {out.suffix or '(none)'!r}"
+        raise CoachError(
+            f"unknown {given}: use --format with one of {', '.join(FORMATS)} "
+            "or give the output file one of those extensions"
+        )
+    return name
+
+
+def transcript_path(out: Path, transcript: Transcript) -> Path | None:
+    """Where the transcript goes: beside the audio, same name, `.vtt`/`.srt` suffix."""
+    return None if transcript == "none" else out.with_suffix("." + transcript)
+
+
+def export(
+    timeline: Timeline,
+    sounds: ClipSource,
+    out: Path,
+    fmt: str | None = None,
+    transcript: Transcript = "vtt",
+    loudness: float = DEFAULT_LOUDNESS,
+    music: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Render `timeline` into `out` (and its transcript); return the paths written.
+
+    `loudness` is the level the speech was normalized to (LUFS); the music, if any, runs
+    MUSIC_OFFSET_LU under it. `progress(n)` is called with the samples written after each block.
+    """
+    out = Path(out)
+    name = export_format(out, fmt)
+    spec = FORMATS[name]
+    folder = out.parent
+    if not folder.is_dir():
+        raise CoachError(f"output folder {folder} does not exist: create it or choose another")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CoachError(f"output folder {folder} is not writable: choose another with -o")
+    if out.is_dir():
+        raise CoachError(f"{out} is a folder: give a file name with -o")
+    if (spec.codec or music is not None) and shutil.which("ffmpeg") is None:
+        raise CoachError(
+            f"ffmpeg is not installed, and {name} export needs it: install it "
+            "(e.g. `make setup`) or export to .wav"
+        )
+    text_out = transcript_path(out, transcript)
+    targets = [out] + ([text_out] if text_out else [])
+    for target in targets:
+        _remove_stale_partials(target)
+
+    with _terminate_as_exception(), contextlib.ExitStack() as stack:
+        bed = stack.enter_context(Music(music, loudness + MUSIC_OFFSET_LU)) if music else None
+        partials = [stack.enter_context(_partial(target)) for target in targets]
+        blocks = render(timeline, sounds, block=EXPORT_BLOCK, music=bed)
+        blocks = _counted(blocks, progress)
+        if spec.codec:
+            _encode(timeline, blocks, partials[0], spec)
+        else:
+            _write_wav(blocks, partials[0])
+        if text_out:
+            text = to_vtt(timeline) if transcript == "vtt" else to_srt(timeline)
+            partials[1].write_text(text, encoding="utf-8")
+        # The audio goes last: a transcript without its audio is the smaller surprise.
+        for partial, target in reversed(list(zip(partials, targets, strict=True))):
+            os.replace(partial, target)
+    return targets
+
+
+def _counted(blocks: Iterator, progress: Callable[[int], None] | None) -> Iterator:
+    for block in blocks:
+        yield block
+        if progress is not None:
+            progress(len(block))
+
+
+def _write_wav(blocks: Iterator, path: Path) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        for block in blocks:
+            w.writeframes(to_pcm16(block))
+
+
+def _encode(timeline: Timeline, blocks: Iterator, path: Path, spec: Format) -> None:
+    # The metadata file goes to the system's temp folder: nothing extra in the user's folder.
+    with tempfile.TemporaryDirectory(prefix="coach-meta-") as meta_dir:
+        meta = Path(meta_dir) / "metadata.txt"
+        meta.write_text(_ffmetadata(timeline, spec.chapters == "ffmetadata"), encoding="utf-8")
+        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+        cmd += ["-f", "s16le", "-ar", str(timeline.sample_rate), "-ac", "1", "-i", "pipe:0"]
+        cmd += ["-i", str(meta), "-map", "0:a", "-map_metadata", "1"]
+        cmd += ["-map_chapters", "1" if spec.chapters == "ffmetadata" else "-1"]
+        cmd += [*spec.codec, str(path)]
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+            try:
+                for block in blocks:
+                    proc.stdin.write(to_pcm16(block))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early: its exit status and message say why
+            finally:
+                if proc.poll() is None and not proc.stdin.closed:
+                    proc.kill()  # interrupted mid-stream: stop ffmpeg before removing its file
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.close()
+                status = proc.wait()
+            if status != 0:
+                errors.seek(0)
+                lines = errors.read().decode(errors="replace").strip().splitlines()
+                reason = lines[-1] if lines else f"exit status {status}"
+                raise CoachError(f"ffmpeg could not write {path.name}: {reason}")
+    if spec.chapters == "id3":
+        _add_id3_chapters(timeline, path)
+    elif spec.chapters == "vorbis":
+        _add_vorbis_chapters(timeline, path)
+
+
+def _escape(value: str) -> str:
+    """FFMETADATA values: '=', ';', '#', '\\' and newlines are escaped with a backslash."""
+    for ch in "\\=;#\n":
+        value = value.replace(ch, "\\" + ch)
+    return value
+
+
+def _tags(timeline: Timeline) -> dict[str, str]:
+    minutes = round(timeline.duration / timeline.sample_rate / 60)
+    return {
+        "title": timeline.title,
+        "artist": "coach",
+        "album": "coach: back massage guides",
+        "genre": "Speech",
+        "comment": f"Voice-guided back massage, {minutes} min, {len(timeline.steps)} steps",
+    }
+
+
+def _ffmetadata(timeline: Timeline, chapters: bool) -> str:
+    lines = [";FFMETADATA1"]
+    lines += [f"{key}={_escape(value)}" for key, value in _tags(timeline).items()]
+    if chapters:
+        rate = timeline.sample_rate
+        for step in timeline.steps:
+            lines += ["[CHAPTER]", "TIMEBASE=1/1000"]
+            lines += [f"START={millis(step.start, rate)}", f"END={millis(step.end, rate)}"]
+            lines.append(f"title={_escape(step.title)}")
+    return "\n".join(lines) + "\n"
+
+
+def _add_id3_chapters(timeline: Timeline, path: Path) -> None:
+    """ID3v2 CHAP frames and the CTOC that players need to show them (children in time order)."""
+    tags = ID3(str(path))
+    rate = timeline.sample_rate
+    ids = [f"chp{step.index}" for step in timeline.steps]
+    for element_id, step in zip(ids, timeline.steps, strict=True):
+        start, end = millis(step.start, rate), millis(step.end, rate)
+        sub = [TIT2(encoding=3, text=[step.title])]
+        tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, sub_frames=sub))
+    flags = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
+    tags.add(CTOC(element_id="toc", flags=flags, child_element_ids=ids, sub_frames=[]))
+    tags.save(str(path))
+
+
+def _add_vorbis_chapters(timeline: Timeline, path: Path) -> None:
+    """CHAPTERnnn=HH:MM:SS.mmm and CHAPTERnnnNAME comments (the Vorbis chapter convention)."""
+    audio = mutagen.File(str(path))
+    rate = timeline.sample_rate
+    for n, step in enumerate(timeline.steps, 1):
+        audio[f"CHAPTER{n:03d}"] = clock(step.start, rate, ".")
+        audio[f"CHAPTER{n:03d}NAME"] = step.title
+    audio.save()
+
+
+def _partial_name(target: Path, pid: int) -> Path:
+    return target.with_name(f".{target.name}.partial-{pid}")
+
+
+@contextlib.contextmanager
+def _partial(target: Path) -> Iterator[Path]:
+    """A hidden file beside `target` to write into; removed unless it was moved into place."""
+    partial = _partial_name(target, os.getpid())
+    try:
+        yield partial
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Remove partial files of `target` left by exports that were killed (their PID is dead)."""
+    prefix = f".{target.name}.partial-"
+    for path in target.parent.glob(f".{_glob_escape(target.name)}.partial-*"):
+        pid = path.name[len(prefix) :]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: unwinds like Ctrl-C so partial files are cleaned up."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    """Turn SIGTERM into an exception while exporting (SIGINT already raises one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
