@@ -110,6 +110,15 @@ def export(
     for target in targets:
         _remove_stale_partials(target)
 
+    try:
+        _write_all(timeline, sounds, spec, targets, transcript, loudness, music, progress)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise CoachError(f"could not write {out}: {reason}: choose another place with -o") from None
+    return targets
+
+
+def _write_all(timeline, sounds, spec, targets, transcript, loudness, music, progress) -> None:
     with _terminate_as_exception(), contextlib.ExitStack() as stack:
         bed = stack.enter_context(Music(music, loudness + MUSIC_OFFSET_LU)) if music else None
         partials = [stack.enter_context(_partial(target)) for target in targets]
@@ -118,14 +127,13 @@ def export(
         if spec.codec:
             _encode(timeline, blocks, partials[0], spec)
         else:
-            _write_wav(blocks, partials[0])
-        if text_out:
+            _write_wav(blocks, partials[0], timeline.sample_rate)
+        if len(targets) > 1:
             text = to_vtt(timeline) if transcript == "vtt" else to_srt(timeline)
             partials[1].write_text(text, encoding="utf-8")
         # The audio goes last: a transcript without its audio is the smaller surprise.
         for partial, target in reversed(list(zip(partials, targets, strict=True))):
             os.replace(partial, target)
-    return targets
 
 
 def _counted(blocks: Iterator, progress: Callable[[int], None] | None) -> Iterator:
@@ -135,11 +143,11 @@ def _counted(blocks: Iterator, progress: Callable[[int], None] | None) -> Iterat
             progress(len(block))
 
 
-def _write_wav(blocks: Iterator, path: Path) -> None:
+def _write_wav(blocks: Iterator, path: Path, rate: int) -> None:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(22050)
+        w.setframerate(rate)
         for block in blocks:
             w.writeframes(to_pcm16(block))
 

@@ -37,15 +37,31 @@ def _ffmpeg() -> str:
     return path
 
 
+def _decode_cmd(path: Path, loop: bool) -> list[str]:
+    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout."""
+    cmd = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin"]
+    cmd += ["-stream_loop", "-1"] if loop else ["-t", str(MEASURE_SECONDS)]
+    cmd += ["-i", str(path), "-map", "0:a:0", "-vn"]
+    return [*cmd, "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
+
+
 def measure_loudness(path: Path) -> float:
-    """The music file's integrated loudness in LUFS; CoachError if it holds no readable audio."""
+    """The music's integrated loudness in LUFS; CoachError if it holds no readable audio.
+
+    Measured on the very mono stream that will be mixed in (ffmpeg's downmix inside a filter
+    graph differs from `-ac 1` by 3 dB).
+    """
     if not path.is_file():
         raise CoachError(f"music file {path} does not exist: give the path of an audio file")
-    cmd = [_ffmpeg(), "-hide_banner", "-nostats", "-nostdin", "-t", str(MEASURE_SECONDS)]
-    cmd += ["-i", str(path), "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"]
-    done = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    decoder = subprocess.Popen(
+        _decode_cmd(path, loop=False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    cmd = [_ffmpeg(), "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE)]
+    cmd += ["-ac", "1", "-i", "pipe:0", "-af", "ebur128", "-f", "null", "-"]
+    done = subprocess.run(cmd, stdin=decoder.stdout, capture_output=True, text=True)
+    decoder.stdout.close()
     found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", done.stderr)
-    if done.returncode != 0 or not found:
+    if decoder.wait() != 0 or done.returncode != 0 or not found:
         raise CoachError(f"music file {path} is not audio that ffmpeg can read: choose another")
     return float(found[-1]) if found[-1] != "-inf" else -70.0
 
@@ -60,10 +76,9 @@ class Music:
         self.path = path
         gain_db = min(level_lufs - measure_loudness(path), MAX_GAIN_DB)
         self.gain = np.float32(10 ** (gain_db / 20) / 32768.0)
-        cmd = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin"]
-        cmd += ["-stream_loop", "-1", "-i", str(path), "-map", "0:a:0", "-vn"]
-        cmd += ["-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            _decode_cmd(path, loop=True), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
 
     def read(self, n: int) -> np.ndarray:
         data = bytearray()
