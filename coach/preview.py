@@ -50,21 +50,24 @@ def _ticks_summary(events: list[Event], rate: int) -> str:
     return f"[rhythm tick x{len(events)}" + (f", every {period:.1f} s]" if period else "]")
 
 
+def _step_lines(t: Timeline, index: int) -> list[tuple[int, str]]:
+    """(start, text) for each sound of a step in time order, its rhythm ticks as one line."""
+    in_step = [e for e in t.events if e.step == index]
+    ticks = [e for e in in_step if e.role == "tick"]
+    lines = [(e.start, _line(e)) for e in in_step if e.role != "tick"]
+    if ticks:
+        lines.append((ticks[0].start, _ticks_summary(ticks, t.sample_rate)))
+    return sorted(lines, key=lambda line: line[0])
+
+
 def to_text(t: Timeline) -> str:
     rate = t.sample_rate
     lines = [_heading(t), ""]
     for step in t.steps:
         span = f"{clock(step.start, rate)}-{clock(step.end, rate)}"
         lines.append(f"{step.index:>2}. {step.title}  ({step.technique}, {step.area})  {span}")
-        in_step = [e for e in t.events if e.step == step.index]
-        ticks = [e for e in in_step if e.role == "tick"]
-        for e in in_step:
-            if e.role != "tick":
-                lines.append(f"    {clock(e.start, rate, tenths=True):>7}  {_line(e)}")
-        if ticks:
-            lines.append(
-                f"    {clock(ticks[0].start, rate, tenths=True):>7}  " + _ticks_summary(ticks, rate)
-            )
+        for start, text in _step_lines(t, step.index):
+            lines.append(f"    {clock(start, rate, tenths=True):>7}  {text}")
         lines.append("")
     lines += [f"note: {n}" for n in t.notes]
     return "\n".join(lines).rstrip() + "\n"
@@ -77,15 +80,8 @@ def to_markdown(t: Timeline) -> str:
         span = f"{clock(step.start, rate)}–{clock(step.end, rate)}"
         lines += [f"## {step.index}. {step.title} ({span})", ""]
         lines += [f"*{step.technique}, {step.area}*", ""]
-        in_step = [e for e in t.events if e.step == step.index]
-        for e in in_step:
-            if e.role != "tick":
-                lines.append(f"- `{clock(e.start, rate, tenths=True)}` {_line(e)}")
-        ticks = [e for e in in_step if e.role == "tick"]
-        if ticks:
-            lines.append(
-                f"- `{clock(ticks[0].start, rate, tenths=True)}` " + _ticks_summary(ticks, rate)
-            )
+        for start, text in _step_lines(t, step.index):
+            lines.append(f"- `{clock(start, rate, tenths=True)}` {text}")
         lines.append("")
     if t.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in t.notes] + [""]
