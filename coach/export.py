@@ -28,7 +28,8 @@ from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
 
 from coach.errors import CoachError
 from coach.music import MUSIC_OFFSET_LU, Music
-from coach.preview import clock, millis, to_srt, to_vtt
+from coach.preview import _milliseconds as millis
+from coach.preview import _subtitle_time, to_srt, to_vtt
 from coach.render import DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
 from coach.timeline import Timeline
 
@@ -236,7 +237,7 @@ def _add_vorbis_chapters(timeline: Timeline, path: Path) -> None:
     audio = mutagen.File(str(path))
     rate = timeline.sample_rate
     for n, step in enumerate(timeline.steps, 1):
-        audio[f"CHAPTER{n:03d}"] = clock(step.start, rate, ".")
+        audio[f"CHAPTER{n:03d}"] = _subtitle_time(step.start, rate, ".")
         audio[f"CHAPTER{n:03d}NAME"] = step.title
     audio.save()
 
