@@ -169,6 +169,68 @@ def preview(routine, fmt, estimate, **options):
 
 
 @cli.command()
+@click.argument("routine")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="The audio file to write, e.g. guide.mp3 (its extension picks the format).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a", "m4b"]),
+    help="Audio format, when the file's extension does not say it. m4b: an audiobook.",
+)
+@timeline_options
+@click.option(
+    "--transcript",
+    type=click.Choice(["vtt", "srt", "none"]),
+    default="vtt",
+    show_default=True,
+    help="Subtitles beside the audio file (guide.mp3 -> guide.vtt), one cue per phrase.",
+)
+@click.option(
+    "--loudness",
+    type=click.FloatRange(-30, -10),
+    default=-19.0,
+    show_default=True,
+    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 a noisy room.",
+)
+@click.option(
+    "--music",
+    metavar="FILE",
+    help="An audio file looped quietly under the whole guide, lower still while the voice speaks.",
+)
+def export(routine, output, fmt, transcript, loudness, music, **options):
+    """Write ROUTINE as one audio file, one chapter per step, with a transcript beside it.
+
+    The file holds exactly the timeline `coach preview --format json` shows with the same
+    options. An existing file is replaced only once the new one is complete.
+    """
+    from coach.export import export as export_file
+    from coach.render import Sounds
+
+    session = build_session(routine, **options)
+    sounds = Sounds(session.speech, session.cues, loudness)
+    args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
+    args["music"] = Path(music) if music else None
+    if sys.stderr.isatty():
+        bar = click.progressbar(
+            length=session.timeline.duration, label="Exporting", file=sys.stderr
+        )
+        with bar:
+            written = export_file(
+                session.timeline, sounds, Path(output), progress=bar.update, **args
+            )
+    else:
+        written = export_file(session.timeline, sounds, Path(output), **args)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
 @click.option("--language", "-l", help="Only voices for this language, e.g. en or de.")
 def voices(language):
     """List the speech voices (use a name with --voice or `voice =` in a routine)."""

@@ -281,8 +281,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class Terminated(Exception):
+class Terminated(CoachError):
     """SIGTERM arrived: unwinds like Ctrl-C so partial files are cleaned up."""
+
+    exit_code = 128 + signal.SIGTERM
 
 
 @contextlib.contextmanager
@@ -293,7 +295,7 @@ def _terminate_as_exception() -> Iterator[None]:
         return
 
     def raise_terminated(signum, frame):
-        raise Terminated()
+        raise Terminated("export terminated: nothing was written")
 
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
