@@ -145,7 +145,8 @@ def _counted(blocks: Iterator, progress: Callable[[int], None] | None) -> Iterat
 
 
 def _write_wav(blocks: Iterator, path: Path, rate: int) -> None:
-    with wave.open(str(path), "wb") as w:
+    # Opened here, not by `wave`: a failed open inside `wave` leaves a half-built writer behind.
+    with open(path, "wb") as f, wave.open(f, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)

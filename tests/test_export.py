@@ -1,0 +1,266 @@
+"""`coach export`: the file holds the timeline to the sample, with chapters, tags and a
+transcript, and is written atomically. Real ffmpeg and mutagen throughout; the first part uses
+tone bursts on a hand-built timeline, the last part the whole path from a built-in routine."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mutagen.id3 import ID3, CTOCFlags
+
+from coach.errors import CoachError
+from coach.export import FORMATS, export
+from coach.render import render, to_pcm16
+from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
+
+R = SAMPLE_RATE
+TOLERANCE = R // 100  # 10 ms
+
+
+def tone(event: Event) -> np.ndarray:
+    """A clip that starts at full level on its first sample, so its onset is unambiguous."""
+    t = np.arange(event.length) / R
+    freq = 440.0 if event.kind == "speech" else 880.0
+    return (0.3 * np.cos(2 * np.pi * freq * t)).astype(np.float32)
+
+
+STEPS = (
+    StepSpan(1, "Warm-up = glide; #1", "effleurage", "back", 0, 3 * R + 17),
+    StepSpan(2, "Knead the shoulders", "petrissage", "shoulders", 3 * R + 17, 7 * R + 11),
+    StepSpan(3, "Still hands", "effleurage", "back", 7 * R + 11, 9 * R),
+)
+EVENTS = (
+    Event("speech", 1001, 1001 + R, 1, "instruction", text="Place your hands, slowly."),
+    Event("cue", 3 * R + 17, 3 * R + 17 + R // 2, 2, "step", name="chime"),
+    Event("speech", 5 * R + 3, 6 * R + 999, 2, "instruction", text="Knead, then release."),
+    Event("speech", 7 * R + 11, 8 * R, 3, "instruction", text="Rest your hands."),
+)
+TL = Timeline("Test guide", 9 * R, STEPS, EVENTS)
+
+
+def decode(path: Path) -> np.ndarray:
+    """Any exported file as mono float samples at the timeline's rate, via ffmpeg."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(R), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768
+
+
+def onsets(x: np.ndarray, threshold: float = 0.1, silence: int = R // 20) -> list[int]:
+    """First loud sample after at least `silence` quiet samples."""
+    loud = np.flatnonzero(np.abs(x) > threshold)
+    if len(loud) == 0:
+        return []
+    starts = [loud[0]] + [b for a, b in itertools.pairwise(loud) if b - a > silence]
+    return [int(s) for s in starts]
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-show_format", "-show_streams",
+         "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
+def test_wav_holds_exactly_the_rendered_timeline(tmp_path):
+    out = tmp_path / "guide.wav"
+    assert export(TL, tone, out) == [out, tmp_path / "guide.vtt"]
+    with wave.open(str(out)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, R)
+        assert w.getnframes() == TL.duration
+        pcm = w.readframes(w.getnframes())
+    expected = b"".join(to_pcm16(b) for b in render(TL, tone, block=TL.duration))
+    assert pcm == expected
+    x = np.frombuffer(pcm, dtype="<i2") / 32768
+    assert onsets(x) == [e.start for e in EVENTS]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("formats")
+    return {fmt: export(TL, tone, folder / f"guide.{fmt}")[0] for fmt in FORMATS}
+
+
+# Samples a decoder may add at the end: AAC's last frame is padded and ffmpeg's MP4 muxer
+# does not record the padding (it does trim the 1024-sample priming at the start).
+END_PADDING = {"m4a": 1024, "m4b": 1024}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_decodes_to_the_timeline_length_with_onsets_in_place(exported, fmt):
+    x = decode(exported[fmt])
+    assert TL.duration <= len(x) <= TL.duration + END_PADDING.get(fmt, 0)
+    found = onsets(x)
+    assert len(found) == len(EVENTS)
+    for got, event in zip(found, EVENTS, strict=True):
+        assert abs(got - event.start) <= TOLERANCE, (fmt, got, event.start)
+
+
+@pytest.mark.parametrize("fmt", ["flac", "ogg", "m4a", "m4b", "mp3"])
+def test_chapters_and_tags_read_back_with_ffprobe(exported, fmt):
+    info = ffprobe(exported[fmt])
+    chapters = sorted(info["chapters"], key=lambda c: c["start_time"])
+    assert [c["tags"]["title"] for c in chapters] == [s.title for s in STEPS]
+    for chapter, step in zip(chapters, STEPS, strict=True):
+        assert float(chapter["start_time"]) == pytest.approx(step.start / R, abs=0.001)
+    tags = {k.lower(): v for k, v in info["format"].get("tags", {}).items()}
+    if fmt == "ogg":  # Vorbis comments belong to the stream
+        tags = {k.lower(): v for k, v in info["streams"][0]["tags"].items()}
+    assert tags["title"] == "Test guide" and tags["artist"] == "coach"
+
+
+def test_mp3_chapters_have_a_top_level_ordered_table_of_contents(exported):
+    tags = ID3(str(exported["mp3"]))
+    (toc,) = tags.getall("CTOC")
+    assert toc.flags & CTOCFlags.TOP_LEVEL and toc.flags & CTOCFlags.ORDERED
+    chaps = {c.element_id: c for c in tags.getall("CHAP")}
+    children = [chaps[i] for i in toc.child_element_ids]
+    assert [c.sub_frames["TIT2"].text[0] for c in children] == [s.title for s in STEPS]
+    starts = [c.start_time for c in children]
+    assert starts == sorted(starts)
+    for chap, step in zip(children, STEPS, strict=True):
+        assert abs(chap.start_time - step.start * 1000 / R) <= 1
+        assert abs(chap.end_time - step.end * 1000 / R) <= 1
+
+
+def test_flac_and_ogg_carry_vorbis_chapter_comments(exported):
+    import mutagen
+
+    for fmt in ("flac", "ogg"):
+        tags = mutagen.File(str(exported[fmt]))
+        assert tags["CHAPTER002"] == ["00:00:03.001"]  # 3 s + 17 samples = 3000.77 ms
+        assert tags["CHAPTER002NAME"] == ["Knead the shoulders"]
+
+
+def parse_subtitles(text: str) -> list[tuple[int, int, str]]:
+    """(start ms, end ms, text) of each cue in an SRT or WebVTT file."""
+    stamp = r"(\d\d):(\d\d):(\d\d)[.,](\d{3})"
+    cues = []
+    for m in re.finditer(rf"{stamp} --> {stamp}\n(.+)\n", text):
+        g = [int(v) for v in m.groups()[:8]]
+        start = ((g[0] * 60 + g[1]) * 60 + g[2]) * 1000 + g[3]
+        end = ((g[4] * 60 + g[5]) * 60 + g[6]) * 1000 + g[7]
+        cues.append((start, end, m.group(9)))
+    return cues
+
+
+@pytest.mark.parametrize("kind", ["vtt", "srt"])
+def test_transcript_beside_the_audio_has_one_cue_per_phrase(tmp_path, kind):
+    out = tmp_path / "guide.ogg"
+    written = export(TL, tone, out, transcript=kind)
+    text = (tmp_path / f"guide.{kind}").read_text()
+    assert written == [out, tmp_path / f"guide.{kind}"]
+    assert text.startswith("WEBVTT") if kind == "vtt" else text.startswith("1\n")
+    speech = [e for e in EVENTS if e.kind == "speech"]
+    expected = [(round(e.start * 1000 / R), round(e.end * 1000 / R), e.text) for e in speech]
+    assert parse_subtitles(text) == expected
+
+
+def test_no_transcript_writes_only_the_audio(tmp_path):
+    export(TL, tone, tmp_path / "guide.mp3", transcript="none")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guide.mp3"]
+
+
+def test_format_option_overrides_the_extension(tmp_path):
+    out = tmp_path / "guide.audio"
+    export(TL, tone, out, fmt="flac", transcript="none")
+    assert ffprobe(out)["format"]["format_name"] == "flac"
+
+
+@pytest.mark.parametrize(
+    ("out", "fmt", "music", "message"),
+    [
+        ("missing/guide.wav", None, None, "does not exist"),
+        ("guide.aiff", None, None, "unknown file extension '.aiff'"),
+        ("guide.mp3", "opus", None, "unknown format 'opus'"),
+        ("guide.wav", None, "not-audio.mp3", "is not audio"),
+        ("guide.wav", None, "absent.mp3", "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_nothing_behind(tmp_path, out, fmt, music, message):
+    (tmp_path / "not-audio.mp3").write_text("this is text\n")
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(CoachError, match=re.escape(message)) as error:
+        export(TL, tone, tmp_path / out, fmt=fmt, music=music and tmp_path / music)
+    assert "\n" not in str(error.value)
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_an_unwritable_folder_is_one_line():
+    # /sys refuses new files even to root, where permission bits would not.
+    with pytest.raises(CoachError, match=r"could not write /sys/guide\.wav") as error:
+        export(TL, tone, Path("/sys/guide.wav"))
+    assert "\n" not in str(error.value)
+
+
+EXPORTER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import numpy as np
+    from coach.export import export
+    from coach.timeline import Event, StepSpan, Timeline
+    R, hours = 22050, 3
+    n = hours * 3600 * R
+    events = tuple(Event("speech", s, s + R, 1, "instruction", text=f"phrase {s}")
+                   for s in range(R, n - R, 10 * R))
+    tl = Timeline("Long", n, (StepSpan(1, "All", "effleurage", "back", 0, n),), events)
+    clip = np.full(R, 0.1, dtype=np.float32)
+    export(tl, lambda e: clip, Path(sys.argv[1]))
+    """
+)
+
+
+def start_long_export(target: Path) -> tuple[subprocess.Popen, Path]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXPORTER, str(target)], stderr=subprocess.PIPE, text=True
+    )
+    partial = target.with_name(f".{target.name}.partial-{proc.pid}")
+    deadline = time.monotonic() + 30
+    while not (partial.exists() and partial.stat().st_size > 100_000):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the export never started writing"
+        time.sleep(0.02)
+    return proc, partial
+
+
+def test_sigkill_leaves_the_old_file_intact_and_the_next_export_sweeps_up(tmp_path):
+    target = tmp_path / "guide.mp3"
+    target.write_bytes(b"old guide")
+    proc, partial = start_long_export(target)
+    proc.kill()
+    proc.wait()
+    assert target.read_bytes() == b"old guide"
+    assert partial.exists()  # nothing can run on SIGKILL ...
+    export(TL, tone, target)  # ... so the next export into the folder removes it
+    assert not partial.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guide.mp3", "guide.vtt"]
+    assert len(decode(target)) == TL.duration
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_export_keeps_the_old_file_and_leaves_no_partial(tmp_path, sig):
+    target = tmp_path / "guide.mp3"
+    target.write_bytes(b"old guide")
+    (tmp_path / "guide.vtt").write_text("old transcript")
+    proc, _ = start_long_export(target)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=10) != 0
+    assert target.read_bytes() == b"old guide"
+    assert (tmp_path / "guide.vtt").read_text() == "old transcript"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guide.mp3", "guide.vtt"]
