@@ -51,7 +51,9 @@ FORMATS = {
     "wav": Format((), "none"),
     "flac": Format(("-c:a", "flac", "-f", "flac"), "vorbis"),
     # 64 kbit/s mono is transparent enough for a voice at 22.05 kHz.
-    "mp3": Format(("-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3"), "id3"),
+    "mp3": Format(
+        ("-c:a", "libmp3lame", "-b:a", "64k", "-compression_level", "7", "-f", "mp3"), "id3"
+    ),
     "ogg": Format(("-c:a", "libvorbis", "-q:a", "3", "-f", "ogg"), "vorbis"),
     # ffmpeg's ipod muxer writes the MPEG-4 audio files Apple players expect (.m4a/.m4b).
     "m4a": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata"),

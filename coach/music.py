@@ -109,11 +109,13 @@ def duck_gain(events: Sequence[Event], b0: int, b1: int) -> np.ndarray:
     ramps down over FADE samples before each event starts and back up over FADE after it ends.
     """
     depth = np.zeros(b1 - b0, dtype=np.float32)
-    t = np.arange(b0, b1, dtype=np.float64)
     for e in events:
-        if e.start - FADE >= b1 or e.end + FADE <= b0:
+        lo, hi = max(b0, e.start - FADE), min(b1, e.end + FADE)
+        if lo >= hi:
             continue
         # A trapezoid: 0 before start-FADE, 1 over [start, end), 0 after end+FADE.
-        ramp = np.minimum((t - (e.start - FADE)) / FADE, ((e.end + FADE) - t) / FADE)
-        np.maximum(depth, np.clip(ramp, 0.0, 1.0).astype(np.float32), out=depth)
-    return (10 ** (DUCK_DB * depth / 20)).astype(np.float32)
+        t = np.arange(lo, hi, dtype=np.float32)
+        ramp = np.minimum(t - (e.start - FADE), (e.end + FADE) - t) / FADE
+        window = depth[lo - b0 : hi - b0]
+        np.maximum(window, np.clip(ramp, 0.0, 1.0), out=window)
+    return np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))
