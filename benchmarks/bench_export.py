@@ -1,0 +1,63 @@
+"""How long `coach export classic-back` takes and how much memory it needs, by length and format.
+
+Targets: warm WAV export of 60 minutes under 2 s, MP3 under 8 s; peak memory under 150 MB at
+any length; cost linear in length. Each export is a fresh process, as a user would start it;
+its peak memory is the largest resident size among it and its children (ffmpeg), from wait4.
+Cold runs start with an empty speech cache (XDG_CACHE_HOME), warm runs reuse it.
+Runs on its own (`python benchmarks/bench_export.py [MINUTES...]`) or from `make bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import coach_command, save
+
+LENGTHS = (10, 60, 240)
+FORMATS = ("wav", "mp3")
+
+
+def timed_export(minutes: int, fmt: str, env: dict, out_dir: Path) -> tuple[float, float]:
+    """(wall seconds, peak MB) of one `coach export` process."""
+    out = out_dir / f"guide.{fmt}"
+    args = ["export", "classic-back", "--minutes", str(minutes), "-o", str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(coach_command() + args, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"coach {' '.join(args)} failed with exit status {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main(lengths: tuple[int, ...]) -> None:
+    rows = [["minutes", "format", "cache", "wall", "s per audio hour", "peak memory"]]
+    for minutes in lengths:
+        for fmt in FORMATS:
+            with tempfile.TemporaryDirectory() as tmp:
+                env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+                for cache in ("cold", "warm"):
+                    wall, peak = timed_export(minutes, fmt, env, Path(tmp))
+                    per_hour = wall / (minutes / 60)
+                    rows.append(
+                        [str(minutes), fmt, cache, f"{wall:.2f} s", f"{per_hour:.2f} s",
+                         f"{peak:.0f} MB"]
+                    )  # fmt: skip
+                    print(" | ".join(rows[-1]), flush=True)
+    notes = (
+        "Targets: 60 min warm WAV under 2 s, MP3 under 8 s; peak memory under 150 MB at any "
+        "length. The MP3 time is mostly LAME (ffmpeg alone needs about as long for a WAV of "
+        "the same length); WAV time is mostly writing 2.6 MB a minute to disk."
+    )
+    save("export", "Export speed and memory (`coach export classic-back --minutes N`)", rows, notes)
+
+
+if __name__ == "__main__":
+    main(tuple(int(a) for a in sys.argv[1:]) or LENGTHS)
