@@ -10,7 +10,7 @@ import wave
 import numpy as np
 import pytest
 
-from coach.loudness import integrated_loudness, normalize, true_peak_db
+from coach.loudness import LoudnessMeter, integrated_loudness, normalize, true_peak_db
 from coach.timeline import SAMPLE_RATE
 
 PHRASES = (
@@ -119,6 +119,13 @@ def test_a_guide_of_normalized_phrases_measures_the_target_as_a_whole(tmp_path):
     parts = []
     for text in PHRASES:
         parts += [normalize(espeak(text), -19.0), gap]
-    lufs, peak = ffmpeg_ebur128(np.concatenate(parts), tmp_path)
+    guide = np.concatenate(parts)
+    lufs, peak = ffmpeg_ebur128(guide, tmp_path)
     assert lufs == pytest.approx(-19.0, abs=1.0)
     assert peak <= -1.0
+    # The streaming meter, fed the guide in blocks as the renderer yields it, reads the same.
+    meter = LoudnessMeter()
+    for at in range(0, len(guide), 2205 + 7):
+        meter.add(guide[at : at + 2205 + 7])
+    assert meter.integrated() == pytest.approx(lufs, abs=0.3)
+    assert meter.integrated() == pytest.approx(integrated_loudness(guide), abs=0.01)
