@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -264,3 +266,201 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_partial(tmp_path, s
     assert target.read_bytes() == b"old guide"
     assert (tmp_path / "guide.vtt").read_text() == "old transcript"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["guide.mp3", "guide.vtt"]
+
+
+# The whole path: a routine file -> `coach export` (real espeak-ng, real ffmpeg) -> the file.
+
+ROUTINE = """\
+title = "Short test"
+rate = 140
+
+[coaching]
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "back"
+duration = "0:25"
+say = "Glide up beside the spine."
+
+[[steps]]
+technique = "petrissage"
+area = "shoulders"
+duration = "0:35"
+title = "Shoulder kneading"
+say = "Knead the shoulder."
+reminders = [{ at = "15s", say = "Switch sides." }]
+"""
+OPTIONS = ["--no-safety", "--rate", "150"]
+
+
+def coach(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args],
+        capture_output=True, text=True, env=env or os.environ, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def routine(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("routine") / "short.toml"
+    path.write_text(ROUTINE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def preview(routine) -> dict:
+    result = coach("preview", str(routine), *OPTIONS, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def run_export(routine: Path, out: Path, *extra: str) -> None:
+    result = coach("export", str(routine), *OPTIONS, "-o", str(out), *extra)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"wrote {out}"
+
+
+def test_the_wav_holds_the_previewed_timeline_to_the_sample(routine, preview, tmp_path):
+    out = tmp_path / "guide.wav"
+    run_export(routine, out)
+    with wave.open(str(out)) as w:
+        assert w.getnframes() == preview["duration_samples"]
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    events = preview["events"]
+    assert len(events) >= 8
+    errors = []
+    for before, event in itertools.pairwise([None, *events]):
+        silence_from = before["end_sample"] if before else 0
+        assert not x[silence_from : event["start_sample"]].any()  # clips sit in silence
+        onset = silence_from + int(np.flatnonzero(x[silence_from:])[0])
+        errors.append(onset - event["start_sample"])
+    assert max(map(abs, errors)) <= TOLERANCE, errors
+    assert errors.count(0) >= len(errors) - 1  # sample exact (a clip may start at +-1 LSB)
+
+
+def test_the_transcript_has_each_previewed_phrase_at_its_time(routine, preview, tmp_path):
+    run_export(routine, tmp_path / "guide.wav", "--transcript", "srt")
+    cues = parse_subtitles((tmp_path / "guide.srt").read_text())
+    speech = [e for e in preview["events"] if e["kind"] == "speech"]
+    assert [c[2] for c in cues] == [e["text"] for e in speech]
+    for (start, end, _), e in zip(cues, speech, strict=True):
+        assert start == round(e["start"] * 1000) and end == round(e["end"] * 1000)
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures them."""
+    err = subprocess.run(
+        ["ffmpeg", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    summary = err[err.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return integrated, peak
+
+
+def test_mp3_has_the_previewed_chapters_length_and_loudness(routine, preview, tmp_path):
+    out = tmp_path / "guide.mp3"
+    run_export(routine, out)
+    toc = ID3(str(out)).getall("CTOC")[0]
+    chaps = {c.element_id: c for c in ID3(str(out)).getall("CHAP")}
+    children = [chaps[i] for i in toc.child_element_ids]
+    assert [c.sub_frames["TIT2"].text[0] for c in children] == [
+        s["title"] for s in preview["steps"]
+    ]
+    for chap, step in zip(children, preview["steps"], strict=True):
+        assert abs(chap.start_time - step["start"] * 1000) <= 1
+    assert abs(len(decode(out)) - preview["duration_samples"]) <= 1152  # one MP3 frame
+    integrated, peak = loudness(out)
+    assert integrated == pytest.approx(-19, abs=1)
+    assert peak <= -1.0
+
+
+def test_loudness_option_sets_the_level(routine, tmp_path):
+    out = tmp_path / "guide.m4b"
+    run_export(routine, out, "--loudness", "-16", "--transcript", "none")
+    assert len(ffprobe(out)["chapters"]) == 2
+    integrated, peak = loudness(out)
+    assert integrated == pytest.approx(-16, abs=1)
+    assert peak <= -1.0
+
+
+def test_music_plays_quietly_under_the_voice_and_ducks(routine, preview, tmp_path):
+    music = tmp_path / "music.ogg"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=7",
+         "-ac", "2", str(music)],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "guide.wav"
+    run_export(routine, out, "--music", str(music))
+    x = decode(out)
+    assert len(x) == preview["duration_samples"]
+    events = preview["events"]
+    gaps = [(a["end_sample"], b["start_sample"]) for a, b in itertools.pairwise(events)]
+    lo, hi = max(gaps, key=lambda g: g[1] - g[0])  # the longest stretch without a sound
+    clear = x[lo + R // 5 : hi - R // 5]  # clear of the 150 ms fades
+    # A low sine's LUFS is its RMS level in dB - 0.691 (K-weighting is flat there).
+    rms_db = 20 * np.log10(np.sqrt(np.mean(clear.astype(np.float64) ** 2)))
+    assert rms_db - 0.691 == pytest.approx(-19 - 14, abs=1)
+    assert loudness(out)[0] == pytest.approx(-19, abs=1)  # the voice still sets the level
+
+
+def test_json_and_export_agree_with_the_ticks_option(routine, tmp_path):
+    result = coach("preview", str(routine), *OPTIONS, "--ticks", "--format", "json")
+    ticked = json.loads(result.stdout)
+    assert any(e["role"] == "tick" for e in ticked["events"])
+    out = tmp_path / "guide.flac"
+    run_export(routine, out, "--ticks")
+    assert len(decode(out)) == ticked["duration_samples"]
+
+
+def bin_without_ffmpeg(tmp_path: Path) -> dict:
+    """An environment whose PATH holds espeak-ng but no ffmpeg."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "espeak-ng").symlink_to(shutil.which("espeak-ng"))
+    return dict(os.environ, PATH=str(bin_dir))
+
+
+@pytest.mark.parametrize(
+    ("out", "extra", "message"),
+    [
+        ("missing/guide.mp3", [], "output folder"),
+        ("guide.aiff", [], "unknown file extension"),
+        ("guide.wav", ["--music", "{tmp}/notes.txt"], "is not audio"),
+        ("/sys/guide.wav", [], "could not write"),
+        ("guide.mp3", ["--no-ffmpeg"], "ffmpeg is not installed"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_left(routine, tmp_path, out, extra, message):
+    (tmp_path / "notes.txt").write_text("not music\n")
+    env = bin_without_ffmpeg(tmp_path) if "--no-ffmpeg" in extra else None
+    extra = [a.format(tmp=tmp_path) for a in extra if a != "--no-ffmpeg"]
+    before = sorted(tmp_path.rglob("*"))
+    target = out if out.startswith("/") else str(tmp_path / out)
+    result = coach("export", str(routine), *OPTIONS, "-o", target, *extra, env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_ctrl_c_on_a_long_export_is_one_line_and_keeps_the_old_file(routine, tmp_path):
+    target = tmp_path / "guide.mp3"
+    target.write_bytes(b"old guide")
+    args = ["-m", "coach", "export", str(routine), *OPTIONS, "--minutes", "240", "-o", str(target)]
+    proc = subprocess.Popen([sys.executable, *args], stderr=subprocess.PIPE, text=True)
+    partial = target.with_name(f".{target.name}.partial-{proc.pid}")
+    deadline = time.monotonic() + 60
+    while not (partial.exists() and partial.stat().st_size > 100_000):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 130
+    assert proc.stderr.read().strip() == "coach: interrupted"
+    assert target.read_bytes() == b"old guide"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guide.mp3"]
