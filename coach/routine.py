@@ -612,7 +612,7 @@ class _Loader:
         say = self.text(table, "say", path, ctx, hint)
         cue = self.cue(table.get("cue", "chime"), self.at(*path, "cue"), ctx)
         reminders = self.reminders(table.get("reminders", []), path, ctx, duration)
-        if len(self.problems) > before:
+        if len(self.problems) > before or technique is None:  # (a broken own technique)
             return None
         return Step(
             index=index,
