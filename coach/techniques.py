@@ -99,7 +99,7 @@ _TECHNIQUES = (
         label="Stretch",
         say="Stretch gently, only as far as is comfortable.",
         tempo="Slowly. Breathe normally.",
-        pressure="Gentle, no bouncing.",
+        pressure="Gentle, a stretch of 3 out of 10 at most, no bouncing.",
         cautions=("Stop if it hurts.",),
     ),
     Technique(
@@ -132,7 +132,7 @@ _TECHNIQUES = (
         say="On hands and knees, round your back as you breathe out, then let it dip as you "
         "breathe in.",
         tempo="One movement each breath.",
-        pressure="Gentle, no strain.",
+        pressure="Gentle, 3 out of 10 at most, no strain.",
         cautions=("Move only as far as is comfortable.",),
         per_minute=6,
     ),
@@ -141,14 +141,14 @@ _TECHNIQUES = (
         label="Child's pose",
         say="Sit back on your heels, arms forward, forehead down. Let your back lengthen.",
         tempo="Stay still and breathe slowly.",
-        pressure="Gentle, no strain.",
+        pressure="Gentle, 3 out of 10 at most, no strain.",
     ),
     Technique(
         name="knee-hug",
         label="Knee hug",
         say="Lie on your back and hug both knees to your chest.",
         tempo="Rock gently, or stay still.",
-        pressure="Gentle, no strain.",
+        pressure="Gentle, 3 out of 10 at most, no strain.",
     ),
 )
 
