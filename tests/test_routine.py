@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from coach.errors import CoachError, RoutineError
@@ -617,3 +619,17 @@ def test_find_routine_unknown_name_lists_the_builtins():
 def test_find_routine_missing_path(tmp_path):
     with pytest.raises(CoachError, match=r"nope\.toml: no such file; built-in routines: "):
         find_routine(str(tmp_path / "nope.toml"))
+
+
+def test_the_documented_example_loads(tmp_path):
+    docs = (Path(__file__).parents[1] / "docs" / "routines.md").read_text(encoding="utf-8")
+    example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "sounds").mkdir()
+    (tmp_path / "sounds" / "soft-bell.wav").write_bytes(b"RIFF")
+    routine = load_routine(write(tmp_path, example))
+    assert routine.duration == (45 + 120 + 90 + 30) * SR
+    assert [s.cue for s in routine.steps][1:] == [
+        "bell",
+        str((tmp_path / "sounds" / "soft-bell.wav").resolve()),
+        None,
+    ]
