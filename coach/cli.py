@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from coach import __version__
-from coach.errors import CoachError, Problem, RoutineError
+from coach.errors import CoachError, RoutineError
 from coach.timeline import clock
 
 SHARED_OPTIONS = (
@@ -113,7 +113,8 @@ def list_command():
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
-def check(files):
+@click.pass_context
+def check(ctx, files):
     """Check routine files: every problem as FILE:LINE: message; exit 0 when all are fine.
 
     Speech lengths come from the speech engine when it is installed (else from an estimate),
@@ -124,7 +125,7 @@ def check(files):
     from coach.routine import load_routine
     from coach.speech import Estimate, Speech, espeak_available
 
-    problems: list[Problem] = []
+    failed = False
     for name in files:
         try:
             routine = load_routine(Path(name))
@@ -133,12 +134,14 @@ def check(files):
             else:
                 speech = Estimate(routine.rate) if routine.rate else Estimate()
             compile_routine(routine, speech, Cues())
-        except RoutineError as e:
-            problems += e.problems
+        except CoachError as e:
+            # Every file is checked; each problem is reported on its own line.
+            click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)
+            failed = True
             continue
         click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")
-    if problems:
-        raise RoutineError(problems)
+    if failed:
+        ctx.exit(2)
 
 
 @cli.command()
