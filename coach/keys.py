@@ -34,7 +34,7 @@ NAMED_KEYS = {
     "DELETE": "\x1b[3~",
     "PAGEUP": "\x1b[5~",
     "PAGEDOWN": "\x1b[6~",
-    **{f"F{n}": f"\x1b[{code}~" for n, code in zip(range(5, 13), (15, 17, 18, 19, 20, 21, 23, 24))},
+    **{f"F{n}": f"\x1b[{code}~" for n, code in ((5, 15), (6, 17), (7, 18), (8, 19))},
 }
 
 DEFAULT_KEYS = {

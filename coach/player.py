@@ -104,7 +104,7 @@ class SoundDeviceOutput:
         try:
             stream.stop() if drain else stream.abort()
             stream.close()
-        except Exception:  # noqa: BLE001 - a vanished device cannot be stopped any further
+        except Exception:  # a vanished device cannot be stopped any further
             pass
 
 
@@ -194,7 +194,7 @@ class Playback:
                     with self._cond:
                         if generation == self._generation:
                             self._fed_all = True
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:  # reported by the main thread
             self.error = exc
             self.finished.set()
 

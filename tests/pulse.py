@@ -8,6 +8,7 @@ the default device to PulseAudio whenever PULSE_SERVER is set, so a player sees 
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -162,7 +163,7 @@ class Capture:
         if len(loud) == 0:
             return []
         starts = [int(loud[0])]
-        starts += [int(b) for a, b in zip(loud[:-1], loud[1:], strict=True) if b - a > gap]
+        starts += [int(b) for a, b in itertools.pairwise(loud) if b - a > gap]
         return starts
 
     def loud_between(self, lo: int, hi: int, threshold: float = 0.02) -> bool:
