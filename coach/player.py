@@ -14,6 +14,7 @@ schedule against. Another backend only needs `start(fill)`, `stop(drain)` and `a
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -64,6 +65,7 @@ class SoundDeviceOutput:
         self.stream = None
         self.last_call = 0.0
         self.failed = False
+        self._stderr: int | None = None
 
     def start(self, fill: Callable[[np.ndarray], None]) -> None:
         try:
@@ -78,6 +80,7 @@ class SoundDeviceOutput:
         def finished() -> None:
             self.failed = True
 
+        self._mute_stderr()
         try:
             self.stream = sd.OutputStream(
                 samplerate=self.rate,
@@ -90,6 +93,7 @@ class SoundDeviceOutput:
             self.last_call = time.monotonic()
             self.stream.start()
         except (sd.PortAudioError, ValueError) as exc:
+            self._restore_stderr()
             raise CoachError(NO_DEVICE.format(why=str(exc).split("\n")[0])) from None
 
     def alive(self) -> bool:
@@ -100,12 +104,27 @@ class SoundDeviceOutput:
         if self.stream is None:
             return
         stream, self.stream = self.stream, None
-        stream.finished_callback = None
         try:
             stream.stop() if drain else stream.abort()
             stream.close()
         except Exception:  # a vanished device cannot be stopped any further
             pass
+        self._restore_stderr()
+
+    # PortAudio's ALSA layer writes C-level diagnostics straight to fd 2 when a device fails
+    # ("Expression '...' failed in pa_linux_alsa.c"); the user gets our one line instead.
+    def _mute_stderr(self) -> None:
+        sys.stderr.flush()
+        self._stderr = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def _restore_stderr(self) -> None:
+        if self._stderr is not None:
+            os.dup2(self._stderr, 2)
+            os.close(self._stderr)
+            self._stderr = None
 
 
 class Playback:
