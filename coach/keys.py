@@ -50,10 +50,23 @@ DEFAULT_KEYS = {
     "q": "quit",
 }
 
-KEYS_HELP = (
-    "Keys: space pause/resume, n or Right next step, b or Left back, r repeat the "
-    "instruction, + / - volume, q quit."
-)
+
+def key_name(code: str) -> str:
+    """How a key is shown: its name, or itself."""
+    for name, named in NAMED_KEYS.items():
+        if named == code:
+            return name.capitalize() if len(name) <= 5 else name
+    return code
+
+
+def keys_help(keymap: dict[str, str]) -> str:
+    """One short line naming the keys of each action, e.g. "n/Right next  q quit"."""
+    parts = []
+    for action in ACTIONS:
+        codes = [key_name(k) for k, a in keymap.items() if a == action]
+        if codes:
+            parts.append(f"{'/'.join(codes)} {action}")
+    return "  ".join(parts)
 
 
 def key_code(name: str) -> str:

@@ -26,7 +26,7 @@ from typing import Protocol, TextIO
 import numpy as np
 
 from coach.errors import CoachError
-from coach.keys import DEFAULT_KEYS, KEYS_HELP, Keyboard
+from coach.keys import DEFAULT_KEYS, Keyboard, keys_help
 from coach.render import ClipSource, render
 from coach.status import StatusView
 from coach.timeline import SAMPLE_RATE, Event, Timeline
@@ -289,7 +289,6 @@ def play(
     from_step: int = 1,
     keymap: dict[str, str] | None = None,
     use_keys: bool = True,
-    keys_help: str = KEYS_HELP,
     out: TextIO | None = None,
     output: Output | None = None,
 ) -> int:
@@ -301,8 +300,9 @@ def play(
     out = sys.stdout if out is None else out
     output = SoundDeviceOutput() if output is None else output
     start = step_start(timeline, from_step)
-    keyboard = Keyboard(keymap or DEFAULT_KEYS, enabled=use_keys)
-    view = StatusView(out, keys_help if keyboard.active else "")
+    keymap = keymap or DEFAULT_KEYS
+    keyboard = Keyboard(keymap, enabled=use_keys)
+    view = StatusView(out, keys_help(keymap) if keyboard.active else "")
     playback = Playback(timeline, clip, start)
 
     def hint() -> str:

@@ -4,6 +4,7 @@ per step change when output goes to a file or a pipe (a log stays readable).
 
 from __future__ import annotations
 
+import shutil
 from typing import TextIO
 
 from coach.timeline import Timeline
@@ -62,7 +63,10 @@ class StatusView:
 
     def update(self, timeline: Timeline, position: int, paused: bool, volume_db: float) -> None:
         if self.tty:
-            lines = block(timeline, position, paused, volume_db, self.keys_help)
+            # One screen row per line, or the cursor moves would miss wrapped rows.
+            width = shutil.get_terminal_size().columns - 1
+            lines = [line[:width] for line in block(timeline, position, paused, volume_db,
+                                                    self.keys_help)]  # fmt: skip
             if lines != self._shown:
                 up = f"\x1b[{len(self._shown)}F" if self._shown else ""
                 body = "".join(f"\x1b[2K{line}\n" for line in lines)

@@ -23,7 +23,7 @@ import pytest
 from pulse import RATE, PulseServer
 from tones import CUE_HZ, tone_timeline
 
-from coach.keys import parse_keymap, split_keys
+from coach.keys import keys_help, parse_keymap, split_keys
 from coach.player import Playback
 
 TONES = str(Path(__file__).with_name("tones.py"))
@@ -278,6 +278,7 @@ def test_key_map_and_escape_sequences():
     assert keymap["b"] == "pause"
     assert "\x1b[C" not in keymap  # naming "next" replaced its default keys
     assert keymap["\x1b[D"] == "back"  # back keeps Left, loses b
+    assert "PAGEDOWN/n next" in keys_help(keymap)  # the status line shows the keys in use
     assert split_keys("n\x1b[6~\x1bOC ") == ["n", "\x1b[6~", "\x1b[C", " "]
 
 
