@@ -283,11 +283,12 @@ def test_key_map_and_escape_sequences():
 
 
 def test_back_goes_to_the_previous_step_only_early_in_a_step():
-    timeline = tone_timeline(3, STEP_SECONDS)
-    playback = Playback(timeline, lambda e: np.zeros(e.length, np.float32), start=STEP + RATE)
+    timeline = tone_timeline(3, 4.0)
+    second = timeline.steps[1].start
+    playback = Playback(timeline, lambda e: np.zeros(e.length, np.float32), start=second + 3 * RATE)
     try:
         playback.back()
-        assert playback.position == STEP  # 1 s into step 2: restart step 2
+        assert playback.position == second  # 3 s into step 2: restart step 2
         playback.back()
         assert playback.position == 0  # at step 2's start: go to step 1
     finally:
