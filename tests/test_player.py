@@ -8,6 +8,7 @@ audio at the real-time rate, so a captured sample index is the audio clock itsel
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import signal
@@ -291,3 +292,72 @@ def test_back_goes_to_the_previous_step_only_early_in_a_step():
         assert playback.position == 0  # at step 2's start: go to step 1
     finally:
         playback.close()
+
+
+ROUTINE = """
+title = "Two short steps"
+[coaching]
+safety_notice = false
+cautions = false
+tempo = false
+heads_up = false
+halfway = false
+countdown = false
+check_in_first = false
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "upper back"
+duration = 4
+say = "Long slow strokes."
+
+[[steps]]
+technique = "rest"
+area = "whole back"
+duration = 4
+say = "Rest your hands."
+"""
+
+
+def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    env = dict(pulse.env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    coach = [sys.executable, "-m", "coach"]
+    preview = subprocess.run(
+        [*coach, "preview", str(routine), "--format", "json"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    expected = [e["start_sample"] for e in json.loads(preview.stdout)["events"]]
+    recorder = pulse.record()
+    proc = subprocess.run(
+        [*coach, "play", str(routine)], env=env, capture_output=True, text=True, timeout=30
+    )
+    time.sleep(0.1)
+    capture = recorder.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("Step 1 of 2")
+    heard = np.array(capture.onsets(threshold=0.01))
+    # Speech pauses inside a phrase add onsets of their own: each timeline onset must have a
+    # heard one at its place.
+    for start in expected:
+        offset = (heard - heard[0]) - (start - expected[0])
+        assert np.abs(offset).min() <= 10 * MS, (start, offset)
+
+
+def test_coach_play_from_step_out_of_range_is_one_line(pulse, tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "coach", "play", str(routine), "--from-step", "3"],
+        env=dict(pulse.env, XDG_CACHE_HOME=str(tmp_path / "cache")),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "coach: --from-step 3 is out of range: this routine has steps 1 to 2"
+    )
