@@ -25,7 +25,7 @@ from tones import tone_timeline  # noqa: E402
 
 TONES = here.parent / "tests" / "tones.py"
 STEPS, STEP_SECONDS = 20, 3.0  # 60 s, 40 onsets
-ROUTINE = "quick-relief"
+ROUTINE = "classic-back"  # the longest built-in: the most to compile before sound
 
 
 def launch(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, float]:
@@ -68,9 +68,11 @@ def accuracy(server: PulseServer) -> tuple[np.ndarray, float, float, int]:
         raise RuntimeError(proc.stderr.read().decode())
     expected = np.array([e.start for e in tone_timeline(STEPS, STEP_SECONDS).events])
     heard = np.array(capture.onsets())
-    if len(heard) != len(expected):
-        raise RuntimeError(f"heard {len(heard)} onsets, the timeline has {len(expected)}")
-    errors = ((heard - heard[0]) - (expected - expected[0])) / (RATE / 1000)
+    # Each timeline onset against the nearest heard one (a device underrun under heavy load
+    # would insert silence and shift what follows: it shows here as error, not as a crash).
+    offsets = (heard[None, :] - heard[0]) - (expected[:, None] - expected[0])
+    nearest = offsets[np.arange(len(expected)), np.abs(offsets).argmin(axis=1)]
+    errors = nearest / (RATE / 1000)
     return errors, cpu / wall, to_sound, len(expected)
 
 
