@@ -172,6 +172,64 @@ def preview(routine, fmt, estimate, **options):
 
 
 @cli.command()
+@click.argument("routine")
+@timeline_options
+@click.option(
+    "--from-step",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="K",
+    help="Start at step K (stopping early prints the command that resumes).",
+)
+@click.option(
+    "--no-keys", is_flag=True, help="Ignore the keyboard (always so when not a terminal)."
+)
+@click.option(
+    "--keys",
+    "keys_spec",
+    envvar="COACH_KEYS",
+    metavar="ACTION=KEY,...",
+    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: pause, "
+    "next, back, repeat, louder, softer, quit; KEY: one character or SPACE, ENTER, TAB, LEFT, "
+    "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
+    "(name it twice for two). Also read from $COACH_KEYS.",
+)
+def play(routine, from_step, no_keys, keys_spec, **options):
+    """Play ROUTINE live: each instruction is spoken at its moment, hands-free.
+
+    \b
+    Keys while playing:
+      space        pause / resume (the session clock stops too)
+      n, Right     next step
+      b, Left      back to the start of this step (within its first 2 s: the previous step)
+      r            repeat this step's instruction now
+      + / -        volume up / down
+      q            quit (Ctrl-C too); both print how to resume
+    """
+    import shlex
+
+    from coach.keys import parse_keymap
+    from coach.player import play as play_live
+    from coach.render import Sounds
+
+    keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
+    session = build_session(routine, **options)
+    resume = ["coach", "play", routine]
+    for name in ("minutes", "voice", "rate"):
+        if options[name] is not None:
+            resume += [f"--{name}", str(options[name])]
+    resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
+    return play_live(
+        session.timeline,
+        Sounds(session.speech, session.cues),
+        resume=shlex.join(resume),
+        from_step=from_step,
+        keymap=keymap,
+        use_keys=not no_keys,
+    )
+
+
+@cli.command()
 @click.option("--language", "-l", help="Only voices for this language, e.g. en or de.")
 def voices(language):
     """List the speech voices (use a name with --voice or `voice =` in a routine)."""
