@@ -8,8 +8,13 @@ stays constant whatever the length of the session (a 3-hour routine needs no mor
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import importlib.util
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -33,34 +38,76 @@ CEILING_DBTP = -1.5
 class Sounds:
     """The clip source for real sessions: speech and cues, each loudness-normalized once.
 
-    Normalizing per clip (cached) instead of per file keeps every phrase equally loud and costs
-    milliseconds, where normalizing a whole hour with ffmpeg's loudnorm takes ~50 s.
+    Normalizing per clip instead of per file keeps every phrase equally loud and costs
+    milliseconds, where normalizing a whole hour with ffmpeg's loudnorm takes ~50 s. Normalized
+    clips are kept in memory and in the cache folder (keyed by the raw clip, the target and the
+    normalizer's source), so a second export of the same routine normalizes nothing.
     """
 
     def __init__(
-        self, speech, cues, loudness: float = DEFAULT_LOUDNESS, ceiling_dbtp: float = CEILING_DBTP
+        self,
+        speech,
+        cues,
+        loudness: float = DEFAULT_LOUDNESS,
+        ceiling_dbtp: float = CEILING_DBTP,
+        cache_dir: Path | None = None,
     ):
         self.speech = speech
         self.cues = cues
         self.loudness = loudness
         self.ceiling_dbtp = ceiling_dbtp
-        self._clips: dict[tuple[str, str], np.ndarray] = {}
+        self.cache_dir = cache_dir
+        self._clips: dict[tuple[str, str], tuple[str, np.ndarray]] = {}
+
+    @functools.cached_property
+    def _cache(self) -> Path:
+        from coach.speech import _cache_root
+
+        return _cache_root(self.cache_dir) / "normalized"
+
+    def key(self, event: Event) -> str:
+        """A digest of everything that shapes the event's sound."""
+        return self._clip(event)[0]
 
     def __call__(self, event: Event) -> np.ndarray:
-        from coach.loudness import normalize
+        return self._clip(event)[1]
 
-        key = (event.kind, event.text if event.kind == "speech" else event.name)
-        sound = self._clips.get(key)
-        if sound is None:
+    def _clip(self, event: Event) -> tuple[str, np.ndarray]:
+        name = (event.kind, event.text if event.kind == "speech" else event.name)
+        found = self._clips.get(name)
+        if found is None:
             if event.kind == "speech":
                 raw, target = self.speech.clip(event.text), self.loudness
             else:
                 raw = self.cues.clip(event.name)
                 offset = TICK_OFFSET_LU if event.name == "tick" else CUE_OFFSET_LU
                 target = self.loudness + offset
-            sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
-            self._clips[key] = sound
+            recipe = f"{_normalizer_digest()} {target:.4f} {self.ceiling_dbtp:.4f}".encode()
+            key = hashlib.sha256(recipe + raw.astype("<i2").tobytes()).hexdigest()
+            found = self._clips[name] = (key, self._normalized(key, raw, target))
+        return found
+
+    def _normalized(self, key: str, raw: np.ndarray, target: float) -> np.ndarray:
+        path = self._cache / f"{key}.f32"
+        with contextlib.suppress(OSError):
+            data = path.read_bytes()
+            if len(data) == 4 * len(raw):
+                return np.frombuffer(data, dtype="<f4").copy()
+        from coach.loudness import normalize  # here: scipy takes ~1 s to import
+        from coach.speech import _write_atomically
+
+        sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
+        with contextlib.suppress(OSError):  # a read-only cache only costs time
+            _write_atomically(path, sound.astype("<f4").tobytes())
         return sound
+
+
+@functools.cache
+def _normalizer_digest() -> str:
+    """Changes whenever the normalizer's code does, so stale cached clips are never used."""
+    # Located, not imported: importing it loads scipy.signal (~1 s), a warm run needs none of it.
+    source = Path(importlib.util.find_spec("coach.loudness").origin)
+    return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
 
 
 def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
@@ -69,22 +116,39 @@ def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
     Clips normalized one by one leave the whole about 1 LU quieter: the 400 ms blocks that
     straddle a phrase's edges count its pauses. One measuring pass fixes that. Only blocks with
     sound, plus the first silent second after each (its blocks are gated out anyway, and it
-    keeps the straddling blocks exact), go through the meter, so the pass costs little.
+    keeps the straddling blocks exact), go through the meter. The result is cached under a
+    digest of every event's place and sound, so exporting the same guide again skips the pass.
     """
+    digest = hashlib.sha256()
+    for e in timeline.events:
+        digest.update(f"{e.start} {e.end} {sounds.key(e)}\n".encode())
+    path = sounds._cache.parent / "loudness" / f"{digest.hexdigest()}.txt"
+    try:
+        measured = float(path.read_text())
+    except (OSError, ValueError):
+        measured = _measure(timeline, sounds)
+        from coach.speech import _write_atomically
+
+        with contextlib.suppress(OSError):
+            _write_atomically(path, repr(measured).encode())
+    if not math.isfinite(measured):
+        return sounds
+    loudness = 2 * sounds.loudness - measured
+    return Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp, sounds.cache_dir)
+
+
+def _measure(timeline: Timeline, clip: ClipSource) -> float:
+    """Integrated loudness of the rendered timeline, metering only where there is sound."""
     from coach.loudness import LoudnessMeter
 
     meter = LoudnessMeter(timeline.sample_rate)
     after_silence = False
-    for block in render(timeline, sounds, block=timeline.sample_rate):
+    for block in render(timeline, clip, block=timeline.sample_rate):
         silent = not block.any()
         if not (silent and after_silence):
             meter.add(block)
         after_silence = silent
-    measured = meter.integrated()
-    if not math.isfinite(measured):
-        return sounds
-    loudness = 2 * sounds.loudness - measured
-    return Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp)
+    return meter.integrated()
 
 
 def render(
