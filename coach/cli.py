@@ -270,11 +270,11 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     The file holds exactly the timeline `coach preview --format json` shows with the same
     options. An existing file is replaced only once the new one is complete.
     """
-    from coach.export import FORMATS, export_format
+    from coach.export import FORMATS, check_output
     from coach.export import export as export_file
     from coach.render import Sounds, calibrated
 
-    spec = FORMATS[export_format(Path(output), fmt)]
+    spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
     session = build_session(routine, **options)
     sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)
     sounds = calibrated(session.timeline, sounds)

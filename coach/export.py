@@ -86,6 +86,31 @@ def transcript_path(out: Path, transcript: Transcript) -> Path | None:
     return None if transcript == "none" else out.with_suffix("." + transcript)
 
 
+def check_output(
+    out: Path, fmt: str | None, transcript: Transcript = "vtt", music: Path | None = None
+) -> str:
+    """The format to write `out` in, after checking it can be written: CoachError if not.
+
+    Cheap, so the CLI calls it before synthesizing anything.
+    """
+    name = export_format(out, fmt)
+    folder = out.parent
+    if not folder.is_dir():
+        raise CoachError(f"output folder {folder} does not exist: create it or choose another")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CoachError(f"output folder {folder} is not writable: choose another with -o")
+    if out.is_dir():
+        raise CoachError(f"{out} is a folder: give a file name with -o")
+    if transcript_path(out, transcript) == out:
+        raise CoachError(f"{out} would be overwritten by its own transcript: name it .{name}")
+    if (FORMATS[name].codec or music is not None) and shutil.which("ffmpeg") is None:
+        raise CoachError(
+            f"ffmpeg is not installed, and {name} export needs it: install it "
+            "(e.g. `make setup`) or export to .wav"
+        )
+    return name
+
+
 def export(
     timeline: Timeline,
     sounds: ClipSource,
@@ -102,20 +127,7 @@ def export(
     MUSIC_OFFSET_LU under it. `progress(n)` is called with the samples written after each block.
     """
     out = Path(out)
-    name = export_format(out, fmt)
-    spec = FORMATS[name]
-    folder = out.parent
-    if not folder.is_dir():
-        raise CoachError(f"output folder {folder} does not exist: create it or choose another")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise CoachError(f"output folder {folder} is not writable: choose another with -o")
-    if out.is_dir():
-        raise CoachError(f"{out} is a folder: give a file name with -o")
-    if (spec.codec or music is not None) and shutil.which("ffmpeg") is None:
-        raise CoachError(
-            f"ffmpeg is not installed, and {name} export needs it: install it "
-            "(e.g. `make setup`) or export to .wav"
-        )
+    spec = FORMATS[check_output(out, fmt, transcript, music)]
     text_out = transcript_path(out, transcript)
     targets = [out] + ([text_out] if text_out else [])
     for target in targets:

@@ -190,6 +190,7 @@ def test_format_option_overrides_the_extension(tmp_path):
         ("missing/guide.wav", None, None, "does not exist"),
         ("guide.aiff", None, None, "unknown file extension '.aiff'"),
         ("guide.mp3", "opus", None, "unknown format 'opus'"),
+        ("guide.vtt", "mp3", None, "overwritten by its own transcript"),
         ("guide.wav", None, "not-audio.mp3", "is not audio"),
         ("guide.wav", None, "absent.mp3", "does not exist"),
     ],
