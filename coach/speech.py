@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,8 +68,19 @@ def _matches(voice: Voice, language: str) -> bool:
     return voice.language == lang or voice.language.startswith(lang + "-")
 
 
+_voices_lock = threading.Lock()  # libespeak-ng crashes when two threads list voices at once
+_all_voices: list[Voice] = []
+
+
 def list_voices(language: str | None = None) -> list[Voice]:
     """The voices espeak-ng can speak with (all, or those for `language`, e.g. "en" or "de")."""
+    with _voices_lock:
+        if not _all_voices:
+            _all_voices.extend(_ask_pyttsx3())
+    return [v for v in _all_voices if language is None or _matches(v, language)]
+
+
+def _ask_pyttsx3() -> list[Voice]:
     try:
         import pyttsx3
 
@@ -87,8 +99,7 @@ def list_voices(language: str | None = None) -> list[Voice]:
         )
         for v in found
     ]
-    voices.sort(key=lambda v: (v.language, v.name))
-    return [v for v in voices if language is None or _matches(v, language)]
+    return sorted(voices, key=lambda v: (v.language, v.name))
 
 
 def default_voice(language: str, voices: Iterable[Voice]) -> str | None:
