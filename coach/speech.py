@@ -142,7 +142,9 @@ def _engine_info(binary: str, cache: Path) -> dict:
     fingerprint = f"{os.path.realpath(binary)}:{st.st_size}:{st.st_mtime_ns}"
     path = cache / f"engine-{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}.json"
     try:
-        return json.loads(path.read_text())
+        info = json.loads(path.read_text())
+        if isinstance(info, dict) and {"version", "voices"} <= info.keys():
+            return info
     except (OSError, ValueError):
         pass
     try:

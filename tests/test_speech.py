@@ -202,10 +202,12 @@ def test_a_hanging_synthesis_fails_naming_the_phrase(tmp_path):
     assert "espeak-ng took over" in one_line(e)
 
 
-def test_a_phrase_without_sound_fails_naming_it(speech):
+@pytest.mark.parametrize("text", ["...", ""])
+def test_a_phrase_without_sound_fails_naming_it(speech, text):
+    # espeak-ng exits 0 here: for "" it writes nothing at all, for "..." only silence
     with pytest.raises(SpeechError) as e:
-        speech.lengths(["..."])
-    assert "'...'" in one_line(e)
+        speech.lengths([text])
+    assert repr(text) in one_line(e)
 
 
 def test_estimate_grows_with_words_and_pauses_and_slows_with_rate():
