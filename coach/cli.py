@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from coach import __version__
-from coach.errors import CoachError, Problem, RoutineError
+from coach.errors import CoachError, RoutineError
 from coach.timeline import clock
 
 SHARED_OPTIONS = (
@@ -113,7 +113,8 @@ def list_command():
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
-def check(files):
+@click.pass_context
+def check(ctx, files):
     """Check routine files: every problem as FILE:LINE: message; exit 0 when all are fine.
 
     Speech lengths come from the speech engine when it is installed (else from an estimate),
@@ -124,7 +125,7 @@ def check(files):
     from coach.routine import load_routine
     from coach.speech import Estimate, Speech, espeak_available
 
-    problems: list[Problem] = []
+    failed = False
     for name in files:
         try:
             routine = load_routine(Path(name))
@@ -133,12 +134,14 @@ def check(files):
             else:
                 speech = Estimate(routine.rate) if routine.rate else Estimate()
             compile_routine(routine, speech, Cues())
-        except RoutineError as e:
-            problems += e.problems
+        except CoachError as e:
+            # Every file is checked; each problem is reported on its own line.
+            click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)
+            failed = True
             continue
         click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")
-    if problems:
-        raise RoutineError(problems)
+    if failed:
+        ctx.exit(2)
 
 
 @cli.command()
@@ -166,6 +169,64 @@ def preview(routine, fmt, estimate, **options):
 
     session = build_session(routine, estimate=estimate, **options)
     click.echo(render_preview(session.timeline, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("routine")
+@timeline_options
+@click.option(
+    "--from-step",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="K",
+    help="Start at step K (stopping early prints the command that resumes).",
+)
+@click.option(
+    "--no-keys", is_flag=True, help="Ignore the keyboard (always so when not a terminal)."
+)
+@click.option(
+    "--keys",
+    "keys_spec",
+    envvar="COACH_KEYS",
+    metavar="ACTION=KEY,...",
+    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: pause, "
+    "next, back, repeat, louder, softer, quit; KEY: one character or SPACE, ENTER, TAB, LEFT, "
+    "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
+    "(name it twice for two). Also read from $COACH_KEYS.",
+)
+def play(routine, from_step, no_keys, keys_spec, **options):
+    """Play ROUTINE live: each instruction is spoken at its moment, hands-free.
+
+    \b
+    Keys while playing:
+      space        pause / resume (the session clock stops too)
+      n, Right     next step
+      b, Left      back to the start of this step (within its first 2 s: the previous step)
+      r            repeat this step's instruction now
+      + / -        volume up / down
+      q            quit (Ctrl-C too); both print how to resume
+    """
+    import shlex
+
+    from coach.keys import parse_keymap
+    from coach.player import play as play_live
+    from coach.render import Sounds
+
+    keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
+    session = build_session(routine, **options)
+    resume = ["coach", "play", routine]
+    for name in ("minutes", "voice", "rate"):
+        if options[name] is not None:
+            resume += [f"--{name}", str(options[name])]
+    resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
+    return play_live(
+        session.timeline,
+        Sounds(session.speech, session.cues),
+        resume=shlex.join(resume),
+        from_step=from_step,
+        keymap=keymap,
+        use_keys=not no_keys,
+    )
 
 
 @cli.command()

@@ -32,11 +32,9 @@ HEADS_UP_LEAD = 3 * S  # "Next: ..." ends this long before its step does
 TICK_MARGIN = S  # rhythm ticks stop this long before a step's end
 
 SAFETY_NOTICE = (
-    "Before you start, a word on safety.",
-    "Work beside the spine, never on it, and keep the lower back light.",
-    "Do not massage over a recent injury, a fever, broken skin, or a blood clot.",
-    "If your partner is pregnant, takes blood thinners, or has unexplained pain, "
-    "ask a doctor first.",
+    "Safety first: work beside the spine, never on it, and go gently on the lower back.",
+    "With a recent injury, fever, blood clots, pregnancy, or unexplained pain, "
+    "ask a doctor before you massage.",
 )
 CHECK_INS = (
     "Check in. Ask: how is the pressure, one to ten? Stay at six or below.",

@@ -1,4 +1,9 @@
-"""The technique library: what each massage technique is, how fast, how firm, what to avoid."""
+"""The technique library: what each massage technique is, how fast, how firm, what to avoid.
+
+The narration is spoken at a step's start (instruction, then tempo, then cautions), so every
+phrase is short: second person, present tense, a few clauses. Pressure uses the 1-10 scale and
+never asks for more than 6: from 7 up the body braces and soreness follows.
+"""
 
 from __future__ import annotations
 
@@ -14,3 +19,137 @@ class Technique:
     pressure: str  # pressure guidance, e.g. "Light to medium, 3 to 5 out of 10."
     cautions: tuple[str, ...] = ()  # spoken where the routine's coaching asks for cautions
     per_minute: float | None = None  # strokes/taps a minute for the rhythm tick; None: no tick
+
+
+_SPINE = "Work beside the spine, never on it."
+
+_TECHNIQUES = (
+    Technique(
+        name="contact",
+        label="Contact and breathing",
+        say="Rest both hands flat on the back. Breathe slowly together.",
+        tempo="Stay still. Follow the breath.",
+        pressure="Just the weight of your hands, 1 out of 10.",
+    ),
+    Technique(
+        name="oil",
+        label="Applying oil",
+        say="Warm a little oil in your palms. Spread it with long, light strokes.",
+        tempo="Slowly. No hurry.",
+        pressure="Light, 2 out of 10.",
+        cautions=("Keep one hand on the back while you reach for the oil.",),
+    ),
+    Technique(
+        name="effleurage",
+        label="Effleurage",
+        say="Glide both hands up beside the spine, out over the shoulders, and down the sides.",
+        tempo="Slowly: one stroke every six to eight seconds.",
+        pressure="Light to medium, 3 to 5 out of 10.",
+        cautions=(_SPINE,),
+        # A relaxing 50 cm stroke near 3 cm/s takes 6-10 s: about 8 a minute.
+        per_minute=8,
+    ),
+    Technique(
+        name="petrissage",
+        label="Petrissage",
+        say="Knead the muscle: lift, squeeze and roll it between fingers and thumbs.",
+        tempo="Steady and unhurried, one squeeze every two seconds.",
+        pressure="Medium, 4 to 6 out of 10.",
+        cautions=(_SPINE, "Lean your body weight in; keep your arms soft."),
+        per_minute=30,
+    ),
+    Technique(
+        name="tapotement",
+        label="Tapotement",
+        say="Tap lightly with loose hands, the edges or cupped palms, briefly.",
+        tempo="Quick and light. Start softly, build up, then taper off.",
+        pressure="Light, 2 to 3 out of 10.",
+        cautions=("Not over the spine or the kidneys. Keep the lower back light.",),
+        # 4-10 strikes a second is too fast for a tick to help; the hands find their own rhythm.
+        per_minute=None,
+    ),
+    Technique(
+        name="friction",
+        label="Friction",
+        say="Make small, firm circles with your fingertips or thumbs, moving the skin.",
+        tempo="About one circle a second.",
+        pressure="Medium, 4 to 6 out of 10.",
+        cautions=(_SPINE,),
+        per_minute=60,
+    ),
+    Technique(
+        name="vibration",
+        label="Vibration",
+        say="Rest your palm flat and tremble it quickly, then move to a new spot.",
+        tempo="Fast, fine trembling.",
+        pressure="Light, 2 to 4 out of 10.",
+        cautions=("At most ten seconds on one spot.",),
+    ),
+    Technique(
+        name="thumb-press",
+        label="Thumb presses",
+        say="Press slowly with your thumbs beside the spine as your partner breathes out.",
+        tempo="One press each out-breath. Ease off as they breathe in.",
+        pressure="Medium, up to 6 out of 10.",
+        cautions=(_SPINE,),
+        per_minute=10,
+    ),
+    Technique(
+        name="stretch",
+        label="Stretch",
+        say="Stretch gently, only as far as is comfortable.",
+        tempo="Slowly. Breathe normally.",
+        pressure="Gentle, a stretch of 3 out of 10 at most, no bouncing.",
+        cautions=("Stop if it hurts.",),
+    ),
+    Technique(
+        name="rest",
+        label="Rest",
+        say="Rest your hands still and breathe slowly.",
+        tempo="Stay still.",
+        pressure="No pressure at all.",
+    ),
+    Technique(
+        name="tennis-ball",
+        label="Tennis ball",
+        say="Lean against the ball at the wall and roll it slowly over the muscle.",
+        tempo="Slowly. Hold a tender spot and breathe.",
+        pressure="Firm but easy, 6 out of 10 at most.",
+        cautions=("Keep the ball off the spine.",),
+    ),
+    Technique(
+        name="foam-roller",
+        label="Foam roller",
+        say="Lie on the roller, lift your hips, and roll from the shoulder blades to mid-back.",
+        tempo="Slowly, one roll every six seconds.",
+        pressure="Moderate, 6 out of 10 at most.",
+        cautions=("Never roll the lower back or the neck.",),
+        per_minute=10,
+    ),
+    Technique(
+        name="cat-cow",
+        label="Cat-cow",
+        say="On hands and knees, round your back as you breathe out, then let it dip as you "
+        "breathe in.",
+        tempo="One movement each breath.",
+        pressure="Gentle, 3 out of 10 at most, no strain.",
+        cautions=("Move only as far as is comfortable.",),
+        per_minute=6,
+    ),
+    Technique(
+        name="childs-pose",
+        label="Child's pose",
+        say="Sit back on your heels, arms forward, forehead down. Let your back lengthen.",
+        tempo="Stay still and breathe slowly.",
+        pressure="Gentle, 3 out of 10 at most, no strain.",
+    ),
+    Technique(
+        name="knee-hug",
+        label="Knee hug",
+        say="Lie on your back and hug both knees to your chest.",
+        tempo="Rock gently, or stay still.",
+        pressure="Gentle, 3 out of 10 at most, no strain.",
+    ),
+)
+
+LIBRARY: dict[str, Technique] = {t.name: t for t in _TECHNIQUES}

@@ -1,0 +1,155 @@
+"""The built-in routines: they load, last exactly as long as promised, and leave room to talk."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from coach.routine import builtin_routines, find_routine, load_routine
+from coach.techniques import LIBRARY
+from coach.timeline import SAMPLE_RATE
+
+SR = SAMPLE_RATE
+ROUTINES = {p.stem: load_routine(p) for p in builtin_routines()}
+ARTICLE_FIVE = ["effleurage", "petrissage", "tapotement", "friction", "vibration"]
+
+
+def spoken_seconds(phrases: list[str], rate: int) -> float:
+    """A words-a-minute estimate of speaking `phrases` with a 1 s gap between them."""
+    words = sum(len(p.split()) for p in phrases)
+    return words * 60 / rate + (len(phrases) - 1)
+
+
+def opening(routine, step) -> list[str]:
+    """What the coach says at a step's start: instruction, tempo, cautions."""
+    technique = routine.techniques[step.technique]
+    return [step.say, technique.tempo, *technique.cautions]
+
+
+def step_starts(routine) -> list[int]:
+    starts, t = [], 0
+    for step in routine.steps:
+        starts.append(t)
+        t += step.duration
+    return starts
+
+
+def test_the_three_builtins_exist():
+    assert set(ROUTINES) == {"classic-back", "quick-relief", "self-massage"}
+
+
+@pytest.mark.parametrize(
+    ("name", "minutes", "partner"),
+    [("classic-back", 20, True), ("quick-relief", 5, True), ("self-massage", 10, False)],
+)
+def test_durations_to_the_sample(name, minutes, partner):
+    routine = load_routine(find_routine(name))
+    assert routine.duration == minutes * 60 * SR
+    assert routine.coaching.partner is partner
+
+
+@pytest.mark.parametrize("name", sorted(ROUTINES))
+def test_techniques_are_in_the_library(name):
+    assert all(step.technique in LIBRARY for step in ROUTINES[name].steps)
+
+
+def test_classic_back_follows_the_guide_in_order():
+    steps = ROUTINES["classic-back"].steps
+    outline = [
+        ("contact", 60),
+        ("effleurage", 90),  # warm-up, no oil
+        ("oil", 60),
+        ("effleurage", 150),  # with oil, gradually firmer
+        ("petrissage", 240),
+        ("tapotement", 60),
+        ("effleurage", 30),  # linking
+        ("thumb-press", 210),  # tight spots
+        ("effleurage", 90),  # adjusting pressure and speed
+        ("friction", 90),
+        ("vibration", 30),
+        ("effleurage", 90),  # closing, then still hands
+    ]
+    assert [(s.technique, s.duration) for s in steps] == [(t, d * SR) for t, d in outline]
+    first_use = [next(s.index for s in steps if s.technique == t) for t in ARTICLE_FIVE]
+    assert first_use == sorted(first_use)
+
+
+def test_classic_back_checks_pressure_at_about_four_and_a_half_minutes():
+    assert ROUTINES["classic-back"].coaching.check_in_first == 270 * SR
+
+
+@pytest.mark.parametrize(
+    ("name", "title"), [("classic-back", "Petrissage"), ("quick-relief", "Shoulder kneading")]
+)
+def test_kneading_switches_sides_at_its_middle(name, title):
+    (step,) = [s for s in ROUTINES[name].steps if s.title == title]
+    switches = [r for r in step.reminders if "switch sides" in r.say.lower()]
+    assert [r.at for r in switches] == [step.duration // 2]
+
+
+def test_quick_relief_switches_at_two_fifteen():
+    routine = ROUTINES["quick-relief"]
+    (step,) = [s for s in routine.steps if s.title == "Shoulder kneading"]
+    start = step_starts(routine)[step.index - 1]
+    assert start + step.reminders[0].at == 135 * SR
+
+
+def test_self_massage_holds_tender_spots_and_spares_the_lower_back():
+    routine = ROUTINES["self-massage"]
+    said = " ".join(r.say for s in routine.steps for r in s.reminders)
+    assert "20 to 30 seconds" in said and "Breathe normally" in said
+    (roller,) = [s for s in routine.steps if s.technique == "foam-roller"]
+    assert any("lower back" in c for c in routine.techniques["foam-roller"].cautions)
+    assert "lower back" in " ".join(r.say for r in roller.reminders)
+
+
+@pytest.mark.parametrize("name", sorted(ROUTINES))
+def test_the_opening_words_fit_the_step(name):
+    """Instruction, tempo and cautions leave 10 s at least (15 s in long steps) for "Next: ..."."""
+    routine = ROUTINES[name]
+    for step in routine.steps:
+        room = step.duration / SR - (15 if step.duration >= 60 * SR else 10)
+        talk = spoken_seconds(opening(routine, step), routine.rate or 120)
+        assert talk <= room, f"{step.title}: {talk:.1f} s of words in {room:.0f} s"
+
+
+@pytest.mark.parametrize("name", sorted(ROUTINES))
+def test_reminders_are_spaced_and_clear_of_other_speech(name):
+    routine = ROUTINES[name]
+    rate = routine.rate or 120
+    for step in routine.steps:
+        talk_end = spoken_seconds(opening(routine, step), rate) * SR
+        previous = None
+        for reminder in step.reminders:
+            assert reminder.at >= talk_end + 2 * SR, f"{step.title}: reminder over the opening"
+            assert reminder.at <= step.duration - 15 * SR, f"{step.title}: reminder too late"
+            if previous is not None:
+                assert reminder.at - previous >= 20 * SR, f"{step.title}: reminders too close"
+            previous = reminder.at
+
+
+def test_library_pressure_never_asks_for_more_than_six():
+    for technique in LIBRARY.values():
+        asked = technique.pressure.replace("out of 10", "")
+        numbers = [int(n) for n in re.findall(r"\d+", asked)]
+        assert numbers or technique.name == "rest", technique.name
+        assert all(n <= 6 for n in numbers), technique.name
+
+
+def test_library_instructions_are_short():
+    for technique in LIBRARY.values():
+        sentences = [s for s in re.split(r"[.!?]", technique.say) if s.strip()]
+        assert 1 <= len(sentences) <= 3, technique.name
+        assert len(technique.say.split()) <= 25, technique.name
+
+
+def test_library_has_the_required_techniques_and_safety_cautions():
+    required = {*ARTICLE_FIVE, "contact", "oil", "thumb-press", "stretch", "rest"}
+    assert required | {"tennis-ball", "foam-roller"} <= set(LIBRARY)
+    cautions = {name: " ".join(t.cautions).lower() for name, t in LIBRARY.items()}
+    assert "spine" in cautions["tapotement"] and "kidneys" in cautions["tapotement"]
+    assert "beside the spine, never on it" in cautions["effleurage"]
+    assert "lower back" in cautions["foam-roller"] and "neck" in cautions["foam-roller"]
+    assert "ten seconds" in cautions["vibration"]
+    assert "one hand on the back" in cautions["oil"]
