@@ -28,6 +28,15 @@ def samples(secs: float, rate: int = SAMPLE_RATE) -> int:
     return round(secs * rate)
 
 
+def clock(n: int, rate: int = SAMPLE_RATE, tenths: bool = False) -> str:
+    """A sample position as m:ss (or m:ss.s); hours roll into minutes, as on a kitchen timer."""
+    if tenths:
+        total = round(n * 10 / rate)
+        return f"{total // 600}:{total // 10 % 60:02d}.{total % 10}"
+    total = round(n / rate)
+    return f"{total // 60}:{total % 60:02d}"
+
+
 @dataclass(frozen=True)
 class Event:
     """One sound: a spoken phrase or a cue tone, from `start` up to (not including) `end`.

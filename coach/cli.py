@@ -1,0 +1,271 @@
+"""The `coach` command line. Every problem ends as one plain line and a non-zero exit."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from coach import __version__
+from coach.errors import CoachError, RoutineError
+from coach.timeline import clock
+
+SHARED_OPTIONS = (
+    click.option(
+        "--minutes",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Stretch or shrink the routine to this many minutes, keeping every instruction.",
+    ),
+    click.option("--voice", help="Speech voice (see `coach voices`). Default: the routine's."),
+    click.option(
+        "--rate",
+        type=click.IntRange(80, 300),
+        help="Speaking rate in words a minute. Default: the routine's, else 120.",
+    ),
+    click.option(
+        "--no-safety", is_flag=True, help="Skip the safety notice at the start (you know it)."
+    ),
+    click.option(
+        "--ticks", is_flag=True, help="Add a soft rhythm tick at each technique's stroke tempo."
+    ),
+)
+
+
+def timeline_options(command):
+    """The options that decide the timeline: preview, play and export share them exactly."""
+    for option in reversed(SHARED_OPTIONS):
+        command = option(command)
+    return command
+
+
+class Session:
+    """A routine with the speech, cues and timeline built from the shared options."""
+
+    def __init__(self, routine, speech, cues, timeline):
+        self.routine = routine
+        self.speech = speech
+        self.cues = cues
+        self.timeline = timeline
+
+
+def build_session(
+    routine_arg: str,
+    minutes: float | None = None,
+    voice: str | None = None,
+    rate: int | None = None,
+    no_safety: bool = False,
+    ticks: bool = False,
+    estimate: bool = False,
+) -> Session:
+    from coach.compiler import compile_routine
+    from coach.cues import Cues
+    from coach.routine import find_routine, load_routine
+    from coach.speech import Estimate, Speech
+
+    routine = load_routine(find_routine(routine_arg))
+    rate = rate or routine.rate
+    if estimate:
+        speech = Estimate(rate) if rate else Estimate()
+    else:
+        speech = Speech(voice=voice or routine.voice, rate=rate, language=routine.language)
+    cues = Cues()
+    timeline = compile_routine(
+        routine,
+        speech,
+        cues,
+        minutes=minutes,
+        safety=False if no_safety else None,
+        ticks=True if ticks else None,
+    )
+    return Session(routine, speech, cues, timeline)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="coach")
+def cli():
+    """A voice-guided coach for back massage: keep your hands on the back, and listen.
+
+    \b
+    Start here:
+      coach list                      the built-in routines
+      coach play classic-back         live, hands-free guidance (20 minutes)
+      coach preview classic-back      the timed script as text, no audio
+      coach export classic-back -o guide.mp3   one audio file with chapters
+
+    A ROUTINE is a built-in name from `coach list` or the path of your own routine file
+    (format: docs/routines.md).
+    """
+
+
+@cli.command("list")
+def list_command():
+    """List the built-in routines with their length."""
+    from coach.routine import builtin_routines, load_routine
+
+    for path in builtin_routines():
+        routine = load_routine(path)
+        click.echo(f"{routine.name:<16} {clock(routine.duration):>6}  {routine.title}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.pass_context
+def check(ctx, files):
+    """Check routine files: every problem as FILE:LINE: message; exit 0 when all are fine.
+
+    Speech lengths come from the speech engine when it is installed (else from an estimate),
+    so a step whose words cannot fit is found too.
+    """
+    from coach.compiler import compile_routine
+    from coach.cues import Cues
+    from coach.routine import load_routine
+    from coach.speech import Estimate, Speech, espeak_available
+
+    failed = False
+    for name in files:
+        try:
+            routine = load_routine(Path(name))
+            if espeak_available():
+                speech = Speech(voice=routine.voice, rate=routine.rate, language=routine.language)
+            else:
+                speech = Estimate(routine.rate) if routine.rate else Estimate()
+            compile_routine(routine, speech, Cues())
+        except CoachError as e:
+            # Every file is checked; each problem is reported on its own line.
+            click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)
+            failed = True
+            continue
+        click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")
+    if failed:
+        ctx.exit(2)
+
+
+@cli.command()
+@click.argument("routine")
+@timeline_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "srt", "vtt"]),
+    default="text",
+    show_default=True,
+    help="text: a table for the terminal; json: the exact timeline; srt/vtt: subtitles.",
+)
+@click.option(
+    "--estimate",
+    is_flag=True,
+    help="Estimate speech lengths from words a minute instead of synthesizing (no espeak-ng).",
+)
+def preview(routine, fmt, estimate, **options):
+    """Show the timed narration of ROUTINE: what is said and sounded when, no audio.
+
+    Preview, play and export build the same timeline from the same options.
+    """
+    from coach.preview import render_preview
+
+    session = build_session(routine, estimate=estimate, **options)
+    click.echo(render_preview(session.timeline, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("routine")
+@timeline_options
+@click.option(
+    "--from-step",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="K",
+    help="Start at step K (stopping early prints the command that resumes).",
+)
+@click.option(
+    "--no-keys", is_flag=True, help="Ignore the keyboard (always so when not a terminal)."
+)
+@click.option(
+    "--keys",
+    "keys_spec",
+    envvar="COACH_KEYS",
+    metavar="ACTION=KEY,...",
+    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: pause, "
+    "next, back, repeat, louder, softer, quit; KEY: one character or SPACE, ENTER, TAB, LEFT, "
+    "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
+    "(name it twice for two). Also read from $COACH_KEYS.",
+)
+def play(routine, from_step, no_keys, keys_spec, **options):
+    """Play ROUTINE live: each instruction is spoken at its moment, hands-free.
+
+    \b
+    Keys while playing:
+      space        pause / resume (the session clock stops too)
+      n, Right     next step
+      b, Left      back to the start of this step (within its first 2 s: the previous step)
+      r            repeat this step's instruction now
+      + / -        volume up / down
+      q            quit (Ctrl-C too); both print how to resume
+    """
+    import shlex
+
+    from coach.keys import parse_keymap
+    from coach.player import play as play_live
+    from coach.render import Sounds
+
+    keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
+    session = build_session(routine, **options)
+    resume = ["coach", "play", routine]
+    for name in ("minutes", "voice", "rate"):
+        if options[name] is not None:
+            resume += [f"--{name}", str(options[name])]
+    resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
+    return play_live(
+        session.timeline,
+        Sounds(session.speech, session.cues),
+        resume=shlex.join(resume),
+        from_step=from_step,
+        keymap=keymap,
+        use_keys=not no_keys,
+    )
+
+
+@cli.command()
+@click.option("--language", "-l", help="Only voices for this language, e.g. en or de.")
+def voices(language):
+    """List the speech voices (use a name with --voice or `voice =` in a routine)."""
+    from coach.speech import list_voices
+
+    found = list_voices(language)
+    if not found:
+        raise CoachError(f"no voices for language {language!r}; `coach voices` lists them all")
+    for v in found:
+        click.echo(f"{v.name:<24} {v.language:<10} {v.gender or ''}".rstrip())
+
+
+def _one_line_errors(main):
+    @functools.wraps(main)
+    def wrapper(argv: list[str] | None = None) -> None:
+        try:
+            code = main(args=argv, prog_name="coach", standalone_mode=False)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "coach"
+            click.echo(f"{where}: {e.format_message()} (see `{where} --help`)", err=True)
+            code = 2
+        except RoutineError as e:
+            click.echo(str(e), err=True)
+            code = e.exit_code
+        except CoachError as e:
+            click.echo(f"coach: {e}", err=True)
+            code = e.exit_code
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("coach: interrupted", err=True)
+            code = 130
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader left (e.g. `| head`); nothing to report
+            code = 0
+        sys.exit(code if isinstance(code, int) else 0)
+
+    return wrapper
+
+
+main = _one_line_errors(cli.main)

@@ -1,0 +1,112 @@
+"""The timeline as text: a terminal table, Markdown, JSON, and SRT/WebVTT subtitles."""
+
+from __future__ import annotations
+
+import json
+
+from coach.timeline import Event, Timeline, clock
+
+FORMATS = ("text", "markdown", "json", "srt", "vtt")
+
+
+def render_preview(timeline: Timeline, fmt: str) -> str:
+    return {
+        "text": to_text,
+        "markdown": to_markdown,
+        "json": to_json,
+        "srt": to_srt,
+        "vtt": to_vtt,
+    }[fmt](timeline)
+
+
+def _milliseconds(samples: int, rate: int) -> int:
+    return round(samples * 1000 / rate)
+
+
+def _subtitle_time(samples: int, rate: int, sep: str) -> str:
+    ms = _milliseconds(samples, rate)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _heading(t: Timeline) -> str:
+    if t.estimated:
+        voice = f"ESTIMATED timing at {t.rate} words a minute (no speech engine)"
+    else:
+        voice = f"voice {t.voice}, {t.rate} words a minute"
+    return f"{t.title} ({clock(t.duration, t.sample_rate)}, {voice})"
+
+
+def _line(e: Event) -> str:
+    if e.kind == "speech":
+        return e.text
+    return f"[{e.name if e.role != 'step' else e.name + ' - new step'}]"
+
+
+def _ticks_summary(events: list[Event], rate: int) -> str:
+    period = (events[1].start - events[0].start) / rate if len(events) > 1 else 0
+    return f"[rhythm tick x{len(events)}" + (f", every {period:.1f} s]" if period else "]")
+
+
+def _step_lines(t: Timeline, index: int) -> list[tuple[int, str]]:
+    """(start, text) for each sound of a step in time order, its rhythm ticks as one line."""
+    in_step = [e for e in t.events if e.step == index]
+    ticks = [e for e in in_step if e.role == "tick"]
+    lines = [(e.start, _line(e)) for e in in_step if e.role != "tick"]
+    if ticks:
+        lines.append((ticks[0].start, _ticks_summary(ticks, t.sample_rate)))
+    return sorted(lines, key=lambda line: line[0])
+
+
+def to_text(t: Timeline) -> str:
+    rate = t.sample_rate
+    lines = [_heading(t), ""]
+    for step in t.steps:
+        span = f"{clock(step.start, rate)}-{clock(step.end, rate)}"
+        lines.append(f"{step.index:>2}. {step.title}  ({step.technique}, {step.area})  {span}")
+        for start, text in _step_lines(t, step.index):
+            lines.append(f"    {clock(start, rate, tenths=True):>7}  {text}")
+        lines.append("")
+    lines += [f"note: {n}" for n in t.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_markdown(t: Timeline) -> str:
+    rate = t.sample_rate
+    lines = [f"# {t.title}", "", _heading(t).removeprefix(t.title).strip(" ()").capitalize(), ""]
+    for step in t.steps:
+        span = f"{clock(step.start, rate)}–{clock(step.end, rate)}"
+        lines += [f"## {step.index}. {step.title} ({span})", ""]
+        lines += [f"*{step.technique}, {step.area}*", ""]
+        for start, text in _step_lines(t, step.index):
+            lines.append(f"- `{clock(start, rate, tenths=True)}` {text}")
+        lines.append("")
+    if t.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in t.notes] + [""]
+    return "\n".join(lines)
+
+
+def to_json(t: Timeline) -> str:
+    return json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_srt(t: Timeline) -> str:
+    """SubRip: one numbered cue per speech event, at its exact times (to the millisecond)."""
+    blocks = []
+    for n, e in enumerate(t.speech(), 1):
+        start = _subtitle_time(e.start, t.sample_rate, ",")
+        end = _subtitle_time(e.end, t.sample_rate, ",")
+        blocks.append(f"{n}\n{start} --> {end}\n{e.text}\n")
+    return "\n".join(blocks)
+
+
+def to_vtt(t: Timeline) -> str:
+    """WebVTT: one cue per speech event, at its exact times (to the millisecond)."""
+    blocks = ["WEBVTT\n"]
+    for e in t.speech():
+        start = _subtitle_time(e.start, t.sample_rate, ".")
+        end = _subtitle_time(e.end, t.sample_rate, ".")
+        blocks.append(f"{start} --> {end}\n{e.text}\n")
+    return "\n".join(blocks)

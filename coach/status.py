@@ -1,0 +1,87 @@
+"""The live status of `coach play`: one block redrawn in place on a terminal, or one plain line
+per step change when output goes to a file or a pipe (a log stays readable).
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import TextIO
+
+from coach.timeline import Timeline
+
+
+def clock(samples: int, rate: int) -> str:
+    """Time left as m:ss, rounded up: "0:01" until the very end, never "0:00" too early."""
+    secs = max(0, -(-samples // rate))
+    return f"{secs // 60}:{secs % 60:02d}"
+
+
+def step_line(timeline: Timeline, position: int) -> str:
+    step = timeline.step_at(position)
+    n = len(timeline.steps)
+    what = ", ".join(x for x in (step.technique, step.area) if x)
+    return f"Step {step.index} of {n}: {step.title}" + (f" ({what})" if what else "")
+
+
+def next_line(timeline: Timeline, position: int) -> str:
+    step = timeline.step_at(position)
+    if step.index >= len(timeline.steps):
+        return "Next: the end"
+    nxt = timeline.steps[step.index]  # steps are 1-based, so this is the following one
+    return f"Next: {nxt.title}" + (f" ({nxt.area})" if nxt.area else "")
+
+
+def block(
+    timeline: Timeline, position: int, paused: bool, volume_db: float, keys: str
+) -> list[str]:
+    step = timeline.step_at(position)
+    rate = timeline.sample_rate
+    state = "PAUSED  " if paused else ""
+    vol = f"volume {volume_db:+.0f} dB"
+    lines = [
+        timeline.title,
+        step_line(timeline, position),
+        f"{state}{clock(step.end - position, rate)} left in step, "
+        f"{clock(timeline.duration - position, rate)} left in session, {vol}",
+        next_line(timeline, position),
+    ]
+    if keys:
+        lines.append(keys)
+    return lines
+
+
+class StatusView:
+    """Shows where the session is. On a TTY the block is redrawn in place (ANSI cursor moves)
+    and only when its text changes; elsewhere a plain line is printed at each step change."""
+
+    def __init__(self, out: TextIO, keys_help: str = "") -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.keys_help = keys_help
+        self._shown: list[str] = []
+        self._step = 0
+
+    def update(self, timeline: Timeline, position: int, paused: bool, volume_db: float) -> None:
+        if self.tty:
+            # One screen row per line, or the cursor moves would miss wrapped rows.
+            width = shutil.get_terminal_size().columns - 1
+            lines = [line[:width] for line in block(timeline, position, paused, volume_db,
+                                                    self.keys_help)]  # fmt: skip
+            if lines != self._shown:
+                up = f"\x1b[{len(self._shown)}F" if self._shown else ""
+                body = "".join(f"\x1b[2K{line}\n" for line in lines)
+                self.out.write(f"{up}{body}\x1b[J")
+                self.out.flush()
+                self._shown = lines
+            return
+        step = timeline.step_at(position)
+        if step.index != self._step:
+            self._step = step.index
+            left = clock(timeline.duration - step.start, timeline.sample_rate)
+            print(f"{step_line(timeline, position)}. {left} left. {next_line(timeline, position)}",
+                  file=self.out, flush=True)  # fmt: skip
+
+    def say(self, message: str) -> None:
+        """A line below the block (the block is drawn afresh under it on the next update)."""
+        print(message, file=self.out, flush=True)
+        self._shown = []

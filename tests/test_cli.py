@@ -1,0 +1,183 @@
+"""The command line as a user meets it: `coach list`, `check`, `preview`, `voices`, and --help."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coach.timeline import SAMPLE_RATE as S
+
+BUILTINS = ["classic-back", "quick-relief", "self-massage"]
+MINUTES = {"classic-back": 20, "quick-relief": 5, "self-massage": 10}
+
+
+def coach(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=os.environ,
+        timeout=120,
+    )
+
+
+def timeline(*args: str) -> dict:
+    result = coach("preview", *args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_timeline_rules(t: dict, seconds: float) -> None:
+    """What the JSON timeline promises: sorted, contiguous steps, no speech overlap, exact total."""
+    assert t["duration_samples"] == round(seconds * S)
+    assert t["duration"] == pytest.approx(seconds)
+    steps = t["steps"]
+    assert [s["index"] for s in steps] == list(range(1, len(steps) + 1))
+    assert steps[0]["start"] == 0 and steps[-1]["end"] == t["duration"]
+    for a, b in itertools.pairwise(steps):
+        assert a["end"] == b["start"]
+    events = t["events"]
+    assert events == sorted(events, key=lambda e: (e["start"], e["end"]))
+    speech = [e for e in events if e["kind"] == "speech"]
+    for a, b in itertools.pairwise(speech):
+        assert a["end_sample"] <= b["start_sample"], (a, b)
+    for e in events:
+        assert {"kind", "start", "end", "step"} <= e.keys()
+        assert ("text" in e) == (e["kind"] == "speech") and ("name" in e) == (e["kind"] == "cue")
+        assert 0 <= e["start"] < e["end"] <= t["duration"]
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_timeline_obeys_the_rules(name):
+    assert_timeline_rules(timeline(name), MINUTES[name] * 60)
+
+
+@pytest.mark.parametrize("minutes", ["30", "45"])
+def test_minutes_rescales_classic_back(minutes):
+    assert_timeline_rules(timeline("classic-back", "--minutes", minutes), float(minutes) * 60)
+
+
+def test_the_estimate_is_labelled_and_still_obeys_the_rules():
+    t = timeline("classic-back", "--estimate")
+    assert t["estimated"] is True
+    assert_timeline_rules(t, 20 * 60)
+    assert "ESTIMATED" in coach("preview", "classic-back", "--estimate").stdout
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("fmt", ["text", "markdown", "srt", "vtt"])
+def test_preview_formats_show_the_same_speech(name, fmt):
+    t = timeline(name)
+    result = coach("preview", name, "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    for e in t["events"]:
+        if e["kind"] == "speech":
+            assert e["text"] in result.stdout
+    if fmt in ("srt", "vtt"):
+        stamps = re.findall(r"(\d\d):(\d\d):(\d\d)[,.](\d{3}) --> ", result.stdout)
+        starts = [int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in stamps]
+        speech = [e["start"] for e in t["events"] if e["kind"] == "speech"]
+        assert starts == pytest.approx(speech, abs=0.0006)
+    if fmt == "vtt":
+        assert result.stdout.startswith("WEBVTT")
+
+
+def test_text_preview_reads_like_a_script():
+    out = coach("preview", "classic-back").stdout
+    assert out.splitlines()[0].startswith("Classic")
+    assert " 1. " in out and "20:00" in out.splitlines()[0]
+
+
+def test_list_shows_builtins_with_their_length():
+    out = coach("list").stdout
+    for name in BUILTINS:
+        (line,) = [line for line in out.splitlines() if line.startswith(name)]
+        assert f"{MINUTES[name]}:00" in line
+
+
+def test_check_accepts_the_builtins(tmp_path):
+    from coach.routine import builtin_routines
+
+    result = coach("check", *map(str, builtin_routines()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("ok") == 3
+
+
+def test_check_reports_every_bad_file_one_line_each(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(
+        'title = "Good"\n[[steps]]\ntechnique = "effleurage"\narea = "back"\nduration = "2m"\n'
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'title = "Bad"\n[[steps]]\ntechnique = "efleurage"\narea = "back"\nduration = "2 minutes"\n'
+    )
+    result = coach("check", str(good), str(bad), str(tmp_path / "missing.toml"))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, result.stderr
+    assert lines[0].startswith(f"{bad}:3:") and "effleurage" in lines[0]
+    assert lines[1].startswith(f"{bad}:5:") and "2 minutes" in lines[1]
+    assert str(tmp_path / "missing.toml") in lines[2]
+    assert "Traceback" not in result.stderr
+
+
+def test_preview_of_an_invalid_routine_prints_the_same_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('title = "Bad"\n[[steps]]\ntechnique = "effleurage"\narea = "back"\n')
+    checked, previewed = coach("check", str(bad)), coach("preview", str(bad))
+    assert previewed.returncode == checked.returncode == 2
+    assert previewed.stderr == checked.stderr and len(previewed.stderr.splitlines()) == 1
+
+
+def test_a_routine_whose_words_do_not_fit_names_the_step(tmp_path):
+    bad = tmp_path / "tight.toml"
+    bad.write_text(
+        'title = "Tight"\n\n[[steps]]\ntechnique = "effleurage"\narea = "back"\n'
+        'duration = "5s"\nsay = "Glide slowly up the back, then fan out over the shoulders."\n'
+    )
+    result = coach("preview", str(bad))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"{bad}:3: step 1")
+
+
+def test_minutes_too_short_is_one_line():
+    result = coach("preview", "classic-back", "--minutes", "1")
+    assert result.returncode == 2
+    assert "--minutes 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_routine_and_bad_options_are_one_line():
+    unknown = coach("preview", "clasic-back")
+    assert unknown.returncode == 2 and len(unknown.stderr.splitlines()) == 1
+    assert "classic-back" in unknown.stderr
+    bad_format = coach("preview", "classic-back", "--format", "pdf")
+    assert bad_format.returncode == 2 and len(bad_format.stderr.splitlines()) == 1
+    assert "--help" in bad_format.stderr
+
+
+def test_help_lists_every_command():
+    out = coach("--help").stdout
+    for command in ("list", "check", "preview", "voices", "play", "export"):
+        assert re.search(rf"^\s+{command}\s", out, re.M), command
+    for command in ("list", "check", "preview", "voices", "play", "export"):
+        result = coach(command, "--help")
+        assert result.returncode == 0 and "Usage: coach" in result.stdout
+
+
+def test_voices_lists_english_and_german():
+    english = coach("voices", "--language", "en")
+    assert english.returncode == 0 and english.stdout.strip()
+    german = coach("voices", "-l", "de")
+    assert german.returncode == 0 and "de" in german.stdout
+    none = coach("voices", "-l", "xx-nowhere")
+    assert none.returncode == 2 and len(none.stderr.splitlines()) == 1

@@ -1,0 +1,373 @@
+"""`coach play` for real: the player runs as a subprocess on a private PulseAudio null sink,
+keys go in through a pseudo-terminal, and what reached the sink is recorded in real time.
+
+Positions are compared in captured samples, relative to the first onset: the null sink consumes
+audio at the real-time rate, so a captured sample index is the audio clock itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pulse import RATE, PulseServer
+from tones import CUE_HZ, tone_timeline
+
+from coach.cli import build_session
+from coach.keys import keys_help, parse_keymap, split_keys
+from coach.player import Playback
+from coach.render import Sounds
+
+TONES = str(Path(__file__).with_name("tones.py"))
+MS = RATE // 1000
+STEP_SECONDS = 1.5
+STEP = round(STEP_SECONDS * RATE)
+
+
+@pytest.fixture(scope="session")
+def pulse():
+    server = PulseServer().start()
+    yield server
+    server.stop()
+
+
+class Player:
+    """The player as a person runs it: its terminal is a pty we type into and read."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        master, slave = pty.openpty()
+        self.master = master
+        self.proc = subprocess.Popen(
+            [sys.executable, TONES, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            # The pty becomes the controlling terminal, so Ctrl-C typed there is a real SIGINT.
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(slave)
+        self.output = b""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            self.output += data
+
+    def press(self, key: str) -> float:
+        os.write(self.master, key.encode())
+        return time.monotonic()
+
+    def wait(self, timeout: float = 20) -> tuple[int, str, str]:
+        code = self.proc.wait(timeout)
+        stderr = self.proc.stderr.read().decode()
+        self._reader.join(2)
+        os.close(self.master)
+        return code, self.output.decode(errors="replace"), stderr
+
+
+def run_tones(pulse, args, actions=()):
+    """Play the tone session; `actions` are (seconds after first sound, key) pairs.
+
+    Returns the exit code, the terminal text, stderr, the capture and the key press times.
+    """
+    recorder = pulse.record()
+    player = Player(args, pulse.env)
+    pressed = []
+    try:
+        if actions:
+            t0 = first_sound(recorder)
+            for at, key in actions:
+                time.sleep(max(0.0, t0 + at - time.monotonic()))
+                pressed.append(player.press(key))
+        code, out, err = player.wait()
+    finally:
+        if player.proc.poll() is None:
+            player.proc.kill()
+        time.sleep(0.1)
+        capture = recorder.stop()
+    return code, out, err, capture, pressed
+
+
+def first_sound(recorder, timeout: float = 5.0) -> float:
+    """When the first sound reached the sink (watching the capture as it grows)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = 0
+        for stamp, data in list(recorder.chunks):
+            samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
+            loud = np.flatnonzero(np.abs(samples) > 600)
+            if len(loud):
+                return stamp - (len(samples) - 1 - loud[0]) / RATE
+            seen += len(samples)
+        time.sleep(0.005)
+    raise AssertionError("no sound within 5 s of starting")
+
+
+def pitch(capture, at: int, length: int = 100 * MS) -> float:
+    """The dominant frequency of the captured sound starting at sample `at`."""
+    chunk = capture.samples[at : at + length]
+    spectrum = np.abs(np.fft.rfft(chunk * np.hanning(len(chunk))))
+    return float(np.fft.rfftfreq(len(chunk), 1 / RATE)[np.argmax(spectrum)])
+
+
+def instruction_steps(capture) -> list[tuple[int, int]]:
+    """(onset, step) for every step instruction heard, identified by its pitch."""
+    found = []
+    for onset in capture.onsets():
+        hz = pitch(capture, onset)
+        if abs(hz - CUE_HZ) > 50:
+            found.append((onset, round((hz - 300.0) / 200.0)))
+    return found
+
+
+def test_onsets_land_where_the_timeline_puts_them(pulse):
+    code, out, err, capture, _ = run_tones(pulse, ["--no-keys", "--step-seconds", "1"])
+    assert code == 0, err
+    expected = np.array([e.start for e in tone_timeline(4, 1.0).events])
+    heard = np.array(capture.onsets())
+    assert len(heard) == len(expected)
+    error_ms = ((heard - heard[0]) - (expected - expected[0])) / MS
+    assert np.abs(error_ms).max() <= 10, error_ms
+    assert "Session complete." in out
+    assert "Traceback" not in err
+
+
+def test_plain_lines_when_output_is_not_a_terminal(pulse):
+    proc = subprocess.run(
+        [sys.executable, TONES, "--steps", "2", "--step-seconds", "0.6"],
+        env=pulse.env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Step 1 of 2: Tone 1")
+    assert lines[1].startswith("Step 2 of 2: Tone 2")
+    assert lines[-1] == "Session complete."
+    assert "\x1b" not in proc.stdout
+
+
+def test_pause_holds_the_clock(pulse):
+    # Pause 0.3 s into step 1 for about 1 s: the rest of the session shifts by the pause.
+    code, _, err, capture, (paused, resumed) = run_tones(
+        pulse, ["--steps", "2"], actions=[(0.3, " "), (1.3, " ")]
+    )
+    assert code == 0, err
+    heard = capture.onsets()
+    expected = [e.start for e in tone_timeline(2, STEP_SECONDS).events]
+    assert len(heard) == len(expected)
+    gap = capture.index_at(resumed) - capture.index_at(paused)
+    # Nothing plays while paused (allowing the 50 ms device buffer at each edge).
+    lo, hi = capture.index_at(paused) + 100 * MS, capture.index_at(resumed)
+    assert not capture.loud_between(lo, hi)
+    shifts = [(h - heard[0]) - (e - expected[0]) for h, e in zip(heard, expected, strict=True)]
+    assert abs(shifts[0]) <= 10 * MS  # before the pause: on time
+    after = shifts[1:]
+    # Every later onset moved by one and the same amount: the pause, to within 10 ms ...
+    assert max(after) - min(after) <= 10 * MS, after
+    # ... and that amount is the time between the two key presses (pty and device latency).
+    assert abs(after[0] - gap) <= 60 * MS, (after[0], gap)
+
+
+def test_next_back_and_repeat(pulse):
+    # 0.5 s into step 1: next -> step 2 at once; 0.5 s later: back (within 2 s) -> step 1;
+    # 1.0 s later (1 s into step 1 again): repeat -> step 1's instruction once more; quit.
+    code, _, err, capture, (nxt, back, rep, _) = run_tones(
+        pulse, ["--steps", "3"], actions=[(0.5, "n"), (1.0, "\x1b[D"), (2.0, "r"), (2.4, "q")]
+    )
+    assert code == 0, err
+    heard = instruction_steps(capture)
+    steps = [s for _, s in heard]
+    assert steps == [1, 2, 1, 1], heard
+    for (onset, _), key in zip(heard[1:4], (nxt, back, rep), strict=True):
+        delay = capture.time_of(onset) - key
+        assert 0 <= delay <= 0.1, delay
+
+
+def test_ctrl_c_stops_at_once_and_says_how_to_resume(pulse):
+    code, out, err, capture, (interrupt,) = run_tones(
+        pulse, ["--steps", "3", "--step-seconds", "3"], actions=[(3.1, "\x03")]
+    )
+    assert code == 130
+    assert "coach play tones --from-step 2" in out
+    assert "Traceback" not in err
+    # 3.1 s in, the step 2 instruction (150 ms from 3.0 s) is sounding: it is cut off.
+    silent_from = capture.index_at(interrupt) + 100 * MS
+    assert not capture.loud_between(silent_from, len(capture.samples))
+
+
+def test_q_quits_with_0_and_the_terminal_is_restored(pulse):
+    code, out, err, _, _ = run_tones(pulse, ["--steps", "3"], actions=[(0.2, "q")])
+    assert code == 0, err
+    assert "coach play tones --from-step 1" in out
+
+
+def test_from_step_starts_there(pulse):
+    code, _, err, capture, _ = run_tones(pulse, ["--no-keys", "--steps", "4", "--from-step", "3"])
+    assert code == 0, err
+    assert [s for _, s in instruction_steps(capture)] == [3, 4]
+
+
+def test_pedal_keys_from_the_key_map(pulse):
+    code, _, err, capture, _ = run_tones(
+        pulse, ["--steps", "3", "--keys", "next=PAGEDOWN"], actions=[(0.3, "n"), (0.5, "\x1b[6~")]
+    )
+    assert code == 0, err
+    assert [s for _, s in instruction_steps(capture)] == [1, 2, 3]  # n no longer skips
+
+
+def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "alsa").mkdir()
+    # An ALSA default that points at a card that does not exist, and no PulseAudio.
+    (tmp_path / "alsa" / "asoundrc").write_text("pcm.!default { type hw card 9 }\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, TONES, "--no-keys"], env=env, capture_output=True, text=True, timeout=20
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "no audio output device" in lines[0] and "coach export" in lines[0]
+
+
+def test_device_vanishing_mid_session():
+    server = PulseServer().start()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, TONES, "--no-keys", "--steps", "4"],
+            env=server.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.5)
+        server.proc.send_signal(signal.SIGKILL)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        server.stop()
+    assert proc.returncode == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "went away" in lines[0] and "--from-step 2" in lines[0]
+
+
+def test_key_map_and_escape_sequences():
+    keymap = parse_keymap("next=PAGEDOWN,next=n,pause=b")
+    assert keymap["\x1b[6~"] == "next" and keymap["n"] == "next"
+    assert keymap["b"] == "pause"
+    assert "\x1b[C" not in keymap  # naming "next" replaced its default keys
+    assert keymap["\x1b[D"] == "back"  # back keeps Left, loses b
+    assert "PAGEDOWN/n next" in keys_help(keymap)  # the status line shows the keys in use
+    assert split_keys("n\x1b[6~\x1bOC ") == ["n", "\x1b[6~", "\x1b[C", " "]
+
+
+def test_back_goes_to_the_previous_step_only_early_in_a_step():
+    timeline = tone_timeline(3, 4.0)
+    second = timeline.steps[1].start
+    playback = Playback(timeline, lambda e: np.zeros(e.length, np.float32), start=second + 3 * RATE)
+    try:
+        playback.back()
+        assert playback.position == second  # 3 s into step 2: restart step 2
+        playback.back()
+        assert playback.position == 0  # at step 2's start: go to step 1
+    finally:
+        playback.close()
+
+
+ROUTINE = """
+title = "Two short steps"
+[coaching]
+safety_notice = false
+cautions = false
+tempo = false
+heads_up = false
+halfway = false
+countdown = false
+check_in_first = false
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "upper back"
+duration = 20
+say = "Long slow strokes."
+
+[[steps]]
+technique = "rest"
+area = "whole back"
+duration = 20
+say = "Rest your hands."
+"""
+
+
+def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    env = dict(pulse.env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    coach = [sys.executable, "-m", "coach"]
+    # The same timeline and clips as the player's; a clip's first loud sample is where the
+    # capture shows it start (a soft consonant can open a phrase).
+    session = build_session(str(routine))
+    sounds = Sounds(session.speech, session.cues)
+    expected = [
+        e.start + int(np.argmax(np.abs(sounds(e)) > 0.01))
+        for e in session.timeline.events
+        if e.start < 6 * RATE  # the first 6 s of step 1, then Ctrl-C
+    ]
+    recorder = pulse.record()
+    proc = subprocess.Popen(
+        [*coach, "play", str(routine)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(first_sound(recorder) + 6.0 - time.monotonic())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    capture = recorder.stop()
+    assert proc.returncode == 130, err
+    assert out.decode().splitlines()[0].startswith("Step 1 of 2")
+    assert f"coach play {routine} --from-step 1" in out.decode()
+    heard = np.array(capture.onsets(threshold=0.01))
+    # Pauses inside a phrase add onsets of their own: each timeline onset needs one heard
+    # at its place.
+    assert len(expected) >= 3
+    for start in expected:
+        offset = (heard - heard[0]) - (start - expected[0])
+        assert np.abs(offset).min() <= 10 * MS, (start, offset)
+
+
+def test_coach_play_from_step_out_of_range_is_one_line(pulse, tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "coach", "play", str(routine), "--from-step", "3"],
+        env=dict(pulse.env, XDG_CACHE_HOME=str(tmp_path / "cache")),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "coach: --from-step 3 is out of range: this routine has steps 1 to 2"
+    )

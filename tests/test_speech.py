@@ -1,0 +1,227 @@
+"""The speech engine with the real espeak-ng: right clip for each phrase, trimmed, cached, failing
+in one clear line."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from coach.speech import (
+    AMPLITUDE,
+    SILENCE,
+    Estimate,
+    Speech,
+    SpeechError,
+    espeak_available,
+    list_voices,
+)
+from coach.timeline import SAMPLE_RATE
+
+pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
+
+VERBS = ["Glide", "Press", "Knead", "Slide", "Circle", "Sweep", "Rest", "Lean", "Hold", "Shift"]
+HANDS = ["your palms", "both thumbs", "the heel of your hand", "your fingertips", "your forearm"]
+WHERE = ["up beside the spine", "over the shoulder blades", "toward the neck, slowly",
+         "on the out-breath", "along the ribs; gently", "across the upper back"]  # fmt: skip
+PHRASES = [f"{v} {h} {w}." for v, h, w in itertools.product(VERBS, HANDS, WHERE)]  # 300
+SOFT_ONSETS = ["Feel the warmth.", "Hush now.", "Sink in.", "Fan out.", "Thumbs in.", "Very good."]
+
+
+@pytest.fixture
+def speech(tmp_path):
+    return Speech(cache_dir=tmp_path)
+
+
+def espeak_raw(text: str, voice: str = "en-us", rate: int = 120) -> np.ndarray:
+    """An independent single espeak-ng run of `text` (as an argument, not on stdin), untrimmed."""
+    command = ["espeak-ng", "--stdout", "-v", voice, "-s", str(rate), "-a", str(AMPLITUDE)]
+    out = subprocess.run([*command, "--", text], capture_output=True, check=True).stdout
+    data = out[out.index(b"data") + 8 :]
+    return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
+
+
+def trimmed(x: np.ndarray) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(x.astype(np.int32)) > SILENCE)
+    return x[loud[0] : loud[-1] + 1]
+
+
+def test_every_clip_holds_its_own_phrase_over_300_parallel_syntheses(speech):
+    lengths = speech.lengths(PHRASES)
+    assert speech.synthesized == len(PHRASES) == 300
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        references = list(pool.map(lambda t: trimmed(espeak_raw(t)), PHRASES))
+    clips = [speech.clip(t) for t in PHRASES]
+    for text, clip, ref in zip(PHRASES, clips, references, strict=True):
+        assert clip.dtype == np.int16
+        assert np.array_equal(clip, ref), text
+        assert lengths[text] == len(clip)
+    assert len({c.tobytes() for c in clips}) == len(PHRASES)
+
+
+def test_clips_start_and_end_with_sound_and_keep_soft_onsets(speech):
+    for text in SOFT_ONSETS + PHRASES[:5]:
+        raw = espeak_raw(text)
+        clip = speech.clip(text)
+        assert abs(int(clip[0])) > SILENCE and abs(int(clip[-1])) > SILENCE
+        nonzero = np.flatnonzero(raw)
+        # espeak pads with exact zeros: ~16 ms before the phrase, ~0.5 s after it
+        assert nonzero[0] >= 300 or text.startswith(("E", "A", "O")), text
+        assert len(raw) - 1 - nonzero[-1] > 0.3 * SAMPLE_RATE
+        # trimming removes that padding but at most a fraction of a millisecond of sound
+        assert len(clip) >= nonzero[-1] - nonzero[0] + 1 - 0.002 * SAMPLE_RATE, text
+
+
+def test_second_run_synthesizes_nothing(tmp_path):
+    first = Speech(cache_dir=tmp_path)
+    lengths = first.lengths(PHRASES[:20])
+    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "speech").glob("*.s16")}
+    assert len(files) == 20
+
+    second = Speech(cache_dir=tmp_path)
+    assert second.lengths(PHRASES[:20]) == lengths
+    assert [len(second.clip(t)) for t in PHRASES[:20]] == [lengths[t] for t in PHRASES[:20]]
+    assert second.synthesized == 0
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "speech").glob("*.s16")} == files
+
+
+def test_cache_honours_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    speech = Speech()
+    speech.lengths(["Breathe out."])
+    assert speech.cache_path("Breathe out.").is_relative_to(tmp_path / "coach")
+    assert speech.cache_path("Breathe out.").exists()
+
+
+def test_cache_key_changes_with_voice_rate_and_text(tmp_path):
+    base = Speech(cache_dir=tmp_path)
+    paths = {
+        base.cache_path("Rest."),
+        base.cache_path("Rest!"),
+        Speech(voice="en-gb-x-rp", cache_dir=tmp_path).cache_path("Rest."),
+        Speech(rate=100, cache_dir=tmp_path).cache_path("Rest."),
+    }
+    assert len(paths) == 4
+    slow = Speech(rate=100, cache_dir=tmp_path).lengths(["Slide up slowly."])
+    fast = base.lengths(["Slide up slowly."])
+    assert slow["Slide up slowly."] > fast["Slide up slowly."] * 1.1
+
+
+def test_damaged_or_half_written_cache_files_are_not_used(speech):
+    text, other = "Lean into the stroke.", "Knees soft."
+    good = speech.clip(text)
+    path = speech.cache_path(text)
+    # A writer killed mid-write leaves only a temp file, which is never taken for a clip.
+    (path.parent / f".tmp-abc{path.suffix}").write_bytes(b"\x01")
+    path.write_bytes(good.tobytes()[:-1])  # an odd byte count cannot be whole samples
+    assert speech.lengths([text]) == {text: len(good)}
+    speech.cache_path(other).write_bytes(b"")
+    assert np.array_equal(speech.clip(other), trimmed(espeak_raw(other)))
+    assert speech.synthesized == 3
+    assert np.array_equal(np.fromfile(path, dtype="<i2"), good)
+
+
+def test_parallel_runs_sharing_a_cache_see_only_whole_clips(tmp_path):
+    texts = PHRASES[100:140]
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: Speech(cache_dir=tmp_path).lengths(texts), range(3)))
+    assert results[0] == results[1] == results[2]
+    speech = Speech(cache_dir=tmp_path)
+    assert all(np.array_equal(speech.clip(t), trimmed(espeak_raw(t))) for t in texts[:5])
+    assert speech.synthesized == 0
+    assert not list((tmp_path / "speech").glob(".tmp-*"))
+
+
+def test_german_routine_gets_a_german_voice(tmp_path):
+    german = Speech(language="de", cache_dir=tmp_path)
+    english = Speech(cache_dir=tmp_path)
+    assert english.voice == "en-us"
+    assert german.voice == "de"
+    assert any(v.name == german.voice and v.language == "de" for v in list_voices("de"))
+    text = "Atme ruhig aus."
+    assert not np.array_equal(german.clip(text), english.clip(text))
+    assert np.array_equal(german.clip(text), trimmed(espeak_raw(text, voice="de")))
+
+
+def test_voices_are_listed_by_language_and_are_usable():
+    english = list_voices("en")
+    assert "en-us" in {v.name for v in english}
+    assert all(v.language == "en" or v.language.startswith("en-") for v in english)
+    german = list_voices("de")
+    assert {v.language for v in german} == {"de"}
+    assert len(list_voices()) > len(english) + len(german)
+    assert list_voices("xx") == []
+    for v in english:  # every listed name works with espeak-ng -v
+        assert len(espeak_raw("Hello.", voice=v.name)) > 1000, v.name
+
+
+def test_a_voice_can_be_named_by_espeak_id_or_title(tmp_path):
+    assert Speech(voice="gmw/en-us", cache_dir=tmp_path).voice == "en-us"
+    assert Speech(voice="English (America)", cache_dir=tmp_path).voice == "en-us"
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message and message
+    return message
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"voice": "nosuchvoice"}, {"language": "xx"}, {"rate": 20}, {"rate": 900}],
+    ids=["voice", "language", "slow", "fast"],
+)
+def test_bad_voice_language_or_rate_is_one_line(tmp_path, kwargs):
+    with pytest.raises(SpeechError) as e:
+        Speech(cache_dir=tmp_path, **kwargs)
+    message = one_line(e)
+    assert "coach voices" in message or "words a minute" in message
+
+
+def test_missing_espeak_is_one_line_and_the_estimate_still_works(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without espeak-ng
+    assert not espeak_available()
+    with pytest.raises(SpeechError) as e:
+        Speech(cache_dir=tmp_path)
+    assert one_line(e).startswith("espeak-ng is not installed: run `make setup`")
+    assert "--estimate" in str(e.value)
+    assert Estimate().lengths(["Breathe out."])["Breathe out."] > 0
+
+
+def test_a_hanging_synthesis_fails_naming_the_phrase(tmp_path):
+    speech = Speech(cache_dir=tmp_path, timeout=0.0001)
+    with pytest.raises(SpeechError) as e:
+        speech.lengths(["Press on the out-breath."])
+    assert "Press on the out-breath." in one_line(e)
+    with pytest.raises(SpeechError) as e:  # the parallel path fails the same way
+        speech.lengths(PHRASES[:8])
+    assert "espeak-ng took over" in one_line(e)
+
+
+def test_a_phrase_without_sound_fails_naming_it(speech):
+    with pytest.raises(SpeechError) as e:
+        speech.lengths(["..."])
+    assert "'...'" in one_line(e)
+
+
+def test_estimate_grows_with_words_and_pauses_and_slows_with_rate():
+    est = Estimate()
+    lengths = est.lengths(["Rest.", "Rest your hands.", "Rest, your hands."])
+    assert lengths["Rest."] < lengths["Rest your hands."] < lengths["Rest, your hands."]
+    assert Estimate(60).lengths(["Rest your hands."])["Rest your hands."] == pytest.approx(
+        2 * lengths["Rest your hands."], abs=1
+    )
+    assert est.voice == "estimate" and est.rate == 120
+    with pytest.raises(SpeechError):
+        Estimate(0)
+
+
+def test_estimate_is_within_a_third_of_real_speech(speech):
+    real = speech.lengths(PHRASES[:30])
+    guess = Estimate().lengths(PHRASES[:30])
+    ratios = [guess[t] / real[t] for t in PHRASES[:30]]
+    assert 0.67 < sum(ratios) / len(ratios) < 1.5

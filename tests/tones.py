@@ -1,0 +1,77 @@
+"""A hand-built session of real tone bursts, playable by the real player.
+
+Each step's "instruction" is a burst at its own pitch (so a capture shows which step sounded),
+and a short high "cue" sits in the middle of each step. Run as a script it plays the session
+the way `coach play` does: `python tests/tones.py [--steps N] [--step-seconds S]
+[--from-step K] [--no-keys] [--keys SPEC]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from coach.errors import CoachError
+from coach.keys import parse_keymap
+from coach.player import play
+from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
+
+INSTRUCTION = SAMPLE_RATE * 3 // 20  # 150 ms
+CUE = SAMPLE_RATE // 20  # 50 ms
+CUE_HZ = 2500.0
+
+
+def step_hz(step: int) -> float:
+    return 300.0 + 200.0 * step
+
+
+def tone_timeline(steps: int = 4, step_seconds: float = 1.5) -> Timeline:
+    length = round(step_seconds * SAMPLE_RATE)
+    spans, events = [], []
+    for k in range(1, steps + 1):
+        start = (k - 1) * length
+        spans.append(StepSpan(k, f"Tone {k}", "effleurage", f"area {k}", start, start + length))
+        events.append(
+            Event("speech", start, start + INSTRUCTION, k, "instruction", text=f"tone {k}")
+        )
+        mid = start + length // 2
+        events.append(Event("cue", mid, mid + CUE, k, "cue", name="cue"))
+    return Timeline("Tones", steps * length, tuple(spans), tuple(events))
+
+
+def tone(hz: float, length: int) -> np.ndarray:
+    t = np.arange(length) / SAMPLE_RATE
+    return (0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def tone_clip(event: Event) -> np.ndarray:
+    hz = CUE_HZ if event.kind == "cue" else step_hz(int(event.text.split()[-1]))
+    return tone(hz, event.length)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--step-seconds", type=float, default=1.5)
+    parser.add_argument("--from-step", type=int, default=1)
+    parser.add_argument("--no-keys", action="store_true")
+    parser.add_argument("--keys")
+    args = parser.parse_args(argv)
+    try:
+        return play(
+            tone_timeline(args.steps, args.step_seconds),
+            tone_clip,
+            resume="coach play tones",
+            from_step=args.from_step,
+            keymap=parse_keymap(args.keys),
+            use_keys=not args.no_keys,
+        )
+    except CoachError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
