@@ -289,7 +289,7 @@ def compile_routine(
         first = coaching.posture_every
         for k, t in enumerate(_every(first, coaching.posture_every, duration)):
             place_anywhere([_Item("speech", "posture", POSTURE[k % 3])], t, "posture reminder")
-    if coaching.countdown:
+    if coaching.countdown and duration >= 8 * 60 * S:  # short sessions need no countdown
         for left in (2, 1):
             t = duration - left * 60 * S
             if t > duration // 2:
@@ -351,8 +351,10 @@ def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
 
 
 def _halfway_text(duration: int) -> str:
-    left = round(duration / 2 / S / 60)
-    return f"Halfway. {left} minute{'s' if left != 1 else ''} to go."
+    left = duration / 2 / S / 60
+    if left < 5 or left != int(left):
+        return "Halfway."
+    return f"Halfway. {int(left)} minutes to go."
 
 
 def _every(first: int | None, every: int | None, duration: int) -> list[int]:

@@ -169,6 +169,11 @@ class _Locator:
     def _mark(self, path: tuple) -> None:
         self.lines.setdefault(path, self._here())
 
+    def _mark_header(self, table: tuple) -> None:
+        # A header also opens its parents: [[steps]] is where `steps` first appears.
+        for end in range(1, len(table) + 1):
+            self._mark(table[:end])
+
     def _peek(self, n: int = 1) -> str:
         return self.text[self.i : self.i + n]
 
@@ -198,11 +203,11 @@ class _Locator:
                 count = self.array_tables.get(base, 0)
                 self.array_tables[base] = count + 1
                 table = (*base, count)
-                self._mark(table)
+                self._mark_header(table)
             elif self._peek() == "[":
                 self.i += 1
                 table = self._resolve(self._key())
-                self._mark(table)
+                self._mark_header(table)
             else:
                 path = table + self._key()
                 self._mark(path)
@@ -338,7 +343,7 @@ def builtin_routines() -> list[Path]:
 def find_routine(name_or_path: str | Path) -> Path:
     """An existing routine file, or a built-in routine by name ("classic-back[.toml]")."""
     given = str(name_or_path)
-    if Path(given).exists():
+    if given.strip() and Path(given).exists():  # Path("") would be the current folder
         return Path(given)
     builtins = {p.stem: p for p in builtin_routines()}
     stem = given.removesuffix(".toml")

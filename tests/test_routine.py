@@ -633,3 +633,8 @@ def test_the_documented_example_loads(tmp_path):
         str((tmp_path / "sounds" / "soft-bell.wav").resolve()),
         None,
     ]
+
+
+def test_find_routine_empty_name():
+    with pytest.raises(CoachError, match=r'^unknown routine ""; built-in routines: classic-back'):
+        find_routine("")

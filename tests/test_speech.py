@@ -126,7 +126,7 @@ def test_damaged_or_half_written_cache_files_are_not_used(speech):
 
 
 def test_parallel_runs_sharing_a_cache_see_only_whole_clips(tmp_path):
-    texts = PHRASES[100:140]
+    texts = PHRASES[100:124]
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda _: Speech(cache_dir=tmp_path).lengths(texts), range(3)))
     assert results[0] == results[1] == results[2]
@@ -202,10 +202,12 @@ def test_a_hanging_synthesis_fails_naming_the_phrase(tmp_path):
     assert "espeak-ng took over" in one_line(e)
 
 
-def test_a_phrase_without_sound_fails_naming_it(speech):
+@pytest.mark.parametrize("text", ["...", ""])
+def test_a_phrase_without_sound_fails_naming_it(speech, text):
+    # espeak-ng exits 0 here: for "" it writes nothing at all, for "..." only silence
     with pytest.raises(SpeechError) as e:
-        speech.lengths(["..."])
-    assert "'...'" in one_line(e)
+        speech.lengths([text])
+    assert repr(text) in one_line(e)
 
 
 def test_estimate_grows_with_words_and_pauses_and_slows_with_rate():
@@ -220,8 +222,9 @@ def test_estimate_grows_with_words_and_pauses_and_slows_with_rate():
         Estimate(0)
 
 
-def test_estimate_is_within_a_third_of_real_speech(speech):
+def test_estimate_is_close_to_real_speech_on_average(speech):
     real = speech.lengths(PHRASES[:30])
     guess = Estimate().lengths(PHRASES[:30])
     ratios = [guess[t] / real[t] for t in PHRASES[:30]]
-    assert 0.67 < sum(ratios) / len(ratios) < 1.5
+    assert 0.8 < sum(ratios) / len(ratios) < 1.25
+    assert all(0.6 < r < 1.7 for r in ratios)
