@@ -28,8 +28,7 @@ from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
 
 from coach.errors import CoachError
 from coach.music import MUSIC_OFFSET_LU, Music
-from coach.preview import _milliseconds as millis
-from coach.preview import _subtitle_time, to_srt, to_vtt
+from coach.preview import milliseconds, subtitle_time, to_srt, to_vtt
 from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
 from coach.timeline import Timeline
 
@@ -236,7 +235,10 @@ def _ffmetadata(timeline: Timeline, chapters: bool) -> str:
         rate = timeline.sample_rate
         for step in timeline.steps:
             lines += ["[CHAPTER]", "TIMEBASE=1/1000"]
-            lines += [f"START={millis(step.start, rate)}", f"END={millis(step.end, rate)}"]
+            lines += [
+                f"START={milliseconds(step.start, rate)}",
+                f"END={milliseconds(step.end, rate)}",
+            ]
             lines.append(f"title={_escape(step.title)}")
     return "\n".join(lines) + "\n"
 
@@ -247,7 +249,7 @@ def _add_id3_chapters(timeline: Timeline, path: Path) -> None:
     rate = timeline.sample_rate
     ids = [f"chp{step.index}" for step in timeline.steps]
     for element_id, step in zip(ids, timeline.steps, strict=True):
-        start, end = millis(step.start, rate), millis(step.end, rate)
+        start, end = milliseconds(step.start, rate), milliseconds(step.end, rate)
         sub = [TIT2(encoding=3, text=[step.title])]
         tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, sub_frames=sub))
     flags = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
@@ -260,7 +262,7 @@ def _add_vorbis_chapters(timeline: Timeline, path: Path) -> None:
     audio = mutagen.File(str(path))
     rate = timeline.sample_rate
     for n, step in enumerate(timeline.steps, 1):
-        audio[f"CHAPTER{n:03d}"] = _subtitle_time(step.start, rate, ".")
+        audio[f"CHAPTER{n:03d}"] = subtitle_time(step.start, rate, ".")
         audio[f"CHAPTER{n:03d}NAME"] = step.title
     audio.save()
 

@@ -19,12 +19,12 @@ def render_preview(timeline: Timeline, fmt: str) -> str:
     }[fmt](timeline)
 
 
-def _milliseconds(samples: int, rate: int) -> int:
+def milliseconds(samples: int, rate: int) -> int:
     return round(samples * 1000 / rate)
 
 
-def _subtitle_time(samples: int, rate: int, sep: str) -> str:
-    ms = _milliseconds(samples, rate)
+def subtitle_time(samples: int, rate: int, sep: str) -> str:
+    ms = milliseconds(samples, rate)
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
@@ -96,8 +96,8 @@ def to_srt(t: Timeline) -> str:
     """SubRip: one numbered cue per speech event, at its exact times (to the millisecond)."""
     blocks = []
     for n, e in enumerate(t.speech(), 1):
-        start = _subtitle_time(e.start, t.sample_rate, ",")
-        end = _subtitle_time(e.end, t.sample_rate, ",")
+        start = subtitle_time(e.start, t.sample_rate, ",")
+        end = subtitle_time(e.end, t.sample_rate, ",")
         blocks.append(f"{n}\n{start} --> {end}\n{e.text}\n")
     return "\n".join(blocks)
 
@@ -106,7 +106,7 @@ def to_vtt(t: Timeline) -> str:
     """WebVTT: one cue per speech event, at its exact times (to the millisecond)."""
     blocks = ["WEBVTT\n"]
     for e in t.speech():
-        start = _subtitle_time(e.start, t.sample_rate, ".")
-        end = _subtitle_time(e.end, t.sample_rate, ".")
+        start = subtitle_time(e.start, t.sample_rate, ".")
+        end = subtitle_time(e.end, t.sample_rate, ".")
         blocks.append(f"{start} --> {end}\n{e.text}\n")
     return "\n".join(blocks)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.cache import cache_root, write_atomically
 from coach.music import FADE, Music, duck_gain
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
@@ -61,9 +62,7 @@ class Sounds:
 
     @functools.cached_property
     def _cache(self) -> Path:
-        from coach.speech import _cache_root
-
-        return _cache_root(self.cache_dir) / "normalized"
+        return cache_root(self.cache_dir) / "normalized"
 
     def key(self, event: Event) -> str:
         """A digest of everything that shapes the event's sound."""
@@ -94,11 +93,10 @@ class Sounds:
             if len(data) == 4 * len(raw):
                 return np.frombuffer(data, dtype="<f4").copy()
         from coach.loudness import normalize  # here: scipy takes ~1 s to import
-        from coach.speech import _write_atomically
 
         sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
         with contextlib.suppress(OSError):  # a read-only cache only costs time
-            _write_atomically(path, sound.astype("<f4").tobytes())
+            write_atomically(path, sound.astype("<f4").tobytes())
         return sound
 
 
@@ -127,10 +125,8 @@ def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
         measured = float(path.read_text())
     except (OSError, ValueError):
         measured = _measure(timeline, sounds)
-        from coach.speech import _write_atomically
-
         with contextlib.suppress(OSError):
-            _write_atomically(path, repr(measured).encode())
+            write_atomically(path, repr(measured).encode())
     if not math.isfinite(measured):
         return sounds
     loudness = 2 * sounds.loudness - measured

@@ -21,12 +21,12 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from coach.cache import cache_root, write_atomically
 from coach.errors import CoachError
 from coach.timeline import SAMPLE_RATE
 
@@ -112,27 +112,6 @@ def default_voice(language: str, voices: Iterable[Voice]) -> str | None:
     return next((v.name for test in tests for v in voices if test(v)), None)
 
 
-def _cache_root(cache_dir: Path | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    from platformdirs import user_cache_dir  # honours XDG_CACHE_HOME
-
-    return Path(user_cache_dir("coach"))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so no reader ever sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _engine_info(binary: str, cache: Path) -> dict:
     """espeak-ng's version and voices, cached per installed binary (its path, size, mtime).
 
@@ -158,7 +137,7 @@ def _engine_info(binary: str, cache: Path) -> dict:
         "version": version.group(1) if version else out.strip(),
         "voices": [asdict(v) for v in list_voices()],
     }
-    _write_atomically(path, json.dumps(info).encode())
+    write_atomically(path, json.dumps(info).encode())
     return info
 
 
@@ -224,7 +203,7 @@ class Speech:
                 f"rate {self.rate} is out of range: use {MIN_RATE} to {MAX_RATE} words a minute"
             )
         self._binary = binary
-        self._dir = _cache_root(cache_dir) / "speech"
+        self._dir = cache_root(cache_dir) / "speech"
         info = _engine_info(binary, self._dir)
         self.engine = f"{ENGINE} {info['version']}"
         self.voice = self._resolve(voice, language, [Voice(**v) for v in info["voices"]])
@@ -327,7 +306,7 @@ class Speech:
             raise SpeechError(f"espeak-ng failed on {shown!r} ({e}): check the phrase") from None
         if not pcm:
             raise SpeechError(f"espeak-ng made no sound for {shown!r}: give the phrase words")
-        _write_atomically(self.cache_path(text), pcm)
+        write_atomically(self.cache_path(text), pcm)
         self.synthesized += 1
         return pcm
 
