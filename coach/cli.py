@@ -59,7 +59,7 @@ def build_session(
     ticks: bool = False,
     estimate: bool = False,
 ) -> Session:
-    from coach.compiler import compile_routine
+    from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
     from coach.routine import find_routine, load_routine
     from coach.speech import Estimate, Speech
@@ -71,14 +71,16 @@ def build_session(
     else:
         speech = Speech(voice=voice or routine.voice, rate=rate, language=routine.language)
     cues = Cues()
-    timeline = compile_routine(
-        routine,
-        speech,
-        cues,
-        minutes=minutes,
-        safety=False if no_safety else None,
-        ticks=True if ticks else None,
-    )
+    options = dict(safety=False if no_safety else None, ticks=True if ticks else None)
+    try:
+        timeline = compile_routine(routine, speech, cues, minutes=minutes, **options)
+    except RoutineError as e:
+        shortest = minutes and shortest_minutes(routine, speech, cues, **options)
+        if shortest:
+            hint = f"--minutes {minutes:g} is too short for {routine.name}"
+            hint += f": try --minutes {shortest}"
+            raise RoutineError(e.problems, hint) from None
+        raise
     return Session(routine, speech, cues, timeline)
 
 

@@ -325,6 +325,31 @@ def compile_routine(
     )
 
 
+def shortest_minutes(
+    routine: Routine, speech: SpeechLengths, cues: CueLengths, **options
+) -> int | None:
+    """The fewest whole minutes `routine` can be scaled to with all its words, or None.
+
+    For the error a user gets from a `--minutes` that is too short. Compiling is pure and
+    cheap, so this bisects between one minute and the routine's own length (or an hour).
+    """
+
+    def fits(minutes: int) -> bool:
+        try:
+            compile_routine(routine, speech, cues, minutes=minutes, **options)
+        except RoutineError:
+            return False
+        return True
+
+    lo, hi = 0, max(60, -(-routine.duration // (60 * S)))
+    if not fits(hi):
+        return None
+    while hi - lo > 1:  # fits(hi) and not fits(lo)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
+
+
 def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
     """What a step says at its start: cue, (safety notice), title, instruction, tempo, cautions."""
     step = routine.steps[i]

@@ -26,6 +26,8 @@ class Problem:
 class RoutineError(CoachError):
     """One or more problems in routine files."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], hint: str = ""):
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.hint = hint  # what to do next, when it is not about one line of a file
+        lines = [str(p) for p in problems] + ([f"coach: {hint}"] if hint else [])
+        super().__init__("\n".join(lines))

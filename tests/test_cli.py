@@ -150,10 +150,16 @@ def test_a_routine_whose_words_do_not_fit_names_the_step(tmp_path):
     assert line.startswith(f"{bad}:3: step 1")
 
 
-def test_minutes_too_short_is_one_line():
+def test_minutes_too_short_names_the_steps_and_a_length_that_fits():
     result = coach("preview", "classic-back", "--minutes", "1")
-    assert result.returncode == 2
-    assert "--minutes 1" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    *steps, hint = result.stderr.splitlines()
+    assert steps and all(re.match(r".*classic-back.toml:\d+: step \d+ ", line) for line in steps)
+    suggested = re.fullmatch(r"coach: --minutes 1 is too short .*: try --minutes (\d+)", hint)
+    assert suggested, hint
+    shortest = int(suggested.group(1))
+    assert coach("preview", "classic-back", "--minutes", str(shortest)).returncode == 0
+    assert coach("preview", "classic-back", "--minutes", str(shortest - 1)).returncode == 2
 
 
 def test_unknown_routine_and_bad_options_are_one_line():
