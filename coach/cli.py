@@ -33,6 +33,13 @@ SHARED_OPTIONS = (
 )
 
 
+music_option = click.option(
+    "--music",
+    metavar="FILE",
+    help="An audio file looped quietly under the whole guide, lower still while the voice speaks.",
+)
+
+
 def timeline_options(command):
     """The options that decide the timeline: preview, play and export share them exactly."""
     for option in reversed(SHARED_OPTIONS):
@@ -84,7 +91,15 @@ def build_session(
     return Session(routine, speech, cues, timeline)
 
 
+class _InOrder(click.Group):
+    """Commands listed in the order a newcomer needs them, not alphabetically."""
+
+    def list_commands(self, ctx):
+        return list(self.commands)
+
+
 @click.group(
+    cls=_InOrder,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="coach")
@@ -103,7 +118,165 @@ def cli():
     """
 
 
-@cli.command("list")
+@cli.command(short_help="Guide a massage live, hands-free: the main job.")
+@click.argument("routine")
+@timeline_options
+@click.option(
+    "--from-step",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="K",
+    help="Start at step K (stopping early prints the command that resumes).",
+)
+@click.option(
+    "--no-keys", is_flag=True, help="Ignore the keyboard (always so when not a terminal)."
+)
+@click.option(
+    "--keys",
+    "keys_spec",
+    envvar="COACH_KEYS",
+    metavar="ACTION=KEY,...",
+    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: pause, "
+    "next, back, repeat, louder, softer, quit; KEY: one character or SPACE, ENTER, TAB, LEFT, "
+    "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
+    "(name it twice for two). Also read from $COACH_KEYS.",
+)
+@music_option
+def play(routine, from_step, no_keys, keys_spec, music, **options):
+    """Play ROUTINE live: each instruction is spoken at its moment, hands-free.
+
+    \b
+    Keys while playing:
+      space        pause / resume (the session clock stops too)
+      n, Right     next step
+      b, Left      back to the start of this step (within its first 2 s: the previous step)
+      r            repeat this step's instruction now
+      + / -        volume up / down
+      q            quit (Ctrl-C too); both print how to resume
+    """
+    import contextlib
+    import shlex
+
+    from coach.keys import parse_keymap
+    from coach.music import MUSIC_OFFSET_LU, Music
+    from coach.player import play as play_live
+    from coach.render import DEFAULT_LOUDNESS, Sounds, calibrated
+
+    keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
+    resume = ["coach", "play", routine]
+    for name in ("minutes", "voice", "rate"):
+        if options[name] is not None:
+            resume += [f"--{name}", str(options[name])]
+    resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
+    if music:
+        resume += ["--music", music]
+    with contextlib.ExitStack() as stack:
+        bed = None
+        if music:  # opened first: a file that is not audio fails before any synthesis
+            bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
+        session = build_session(routine, **options)
+        # The same sound as `coach export`: calibrated to the same loudness (cached after once).
+        sounds = calibrated(session.timeline, Sounds(session.speech, session.cues))
+        return play_live(
+            session.timeline,
+            sounds,
+            resume=shlex.join(resume),
+            from_step=from_step,
+            keymap=keymap,
+            use_keys=not no_keys,
+            music=bed,
+        )
+
+
+@cli.command(short_help="Write a routine as one audio file with chapters.")
+@click.argument("routine")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="The audio file to write, e.g. guide.mp3 (its extension picks the format).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a", "m4b"]),
+    help="Audio format, when the file's extension does not say it. m4b: an audiobook.",
+)
+@timeline_options
+@click.option(
+    "--transcript",
+    type=click.Choice(["vtt", "srt", "none"]),
+    default="vtt",
+    show_default=True,
+    help="Subtitles beside the audio file (guide.mp3 -> guide.vtt), one cue per phrase.",
+)
+@click.option(
+    "--loudness",
+    type=click.FloatRange(-30, -10),
+    default=-19.0,
+    show_default=True,
+    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 a noisy room.",
+)
+@music_option
+def export(routine, output, fmt, transcript, loudness, music, **options):
+    """Write ROUTINE as one audio file, one chapter per step, with a transcript beside it.
+
+    The file holds exactly the timeline `coach preview --format json` shows with the same
+    options. An existing file is replaced only once the new one is complete.
+    """
+    from coach.export import FORMATS, check_output
+    from coach.export import export as export_file
+    from coach.render import Sounds, calibrated
+
+    spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
+    session = build_session(routine, **options)
+    sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)
+    sounds = calibrated(session.timeline, sounds)
+    args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
+    args["music"] = Path(music) if music else None
+    if sys.stderr.isatty():
+        bar = click.progressbar(
+            length=session.timeline.duration, label="Exporting", file=sys.stderr
+        )
+        with bar:
+            written = export_file(
+                session.timeline, sounds, Path(output), progress=bar.update, **args
+            )
+    else:
+        written = export_file(session.timeline, sounds, Path(output), **args)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@cli.command(short_help="Show the timed script as text, no audio.")
+@click.argument("routine")
+@timeline_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "srt", "vtt"]),
+    default="text",
+    show_default=True,
+    help="text: a table for the terminal; json: the exact timeline; srt/vtt: subtitles.",
+)
+@click.option(
+    "--estimate",
+    is_flag=True,
+    help="Estimate speech lengths from words a minute instead of synthesizing (no espeak-ng).",
+)
+def preview(routine, fmt, estimate, **options):
+    """Show the timed narration of ROUTINE: what is said and sounded when, no audio.
+
+    Preview, play and export build the same timeline from the same options.
+    """
+    from coach.preview import render_preview
+
+    session = build_session(routine, estimate=estimate, **options)
+    click.echo(render_preview(session.timeline, fmt), nl=False)
+
+
+@cli.command("list", short_help="List the built-in routines.")
 def list_command():
     """List the built-in routines with their length."""
     from coach.routine import builtin_routines, load_routine
@@ -113,7 +286,7 @@ def list_command():
         click.echo(f"{routine.name:<16} {clock(routine.duration):>6}  {routine.title}")
 
 
-@cli.command()
+@cli.command(short_help="Check routine files for mistakes.")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.pass_context
 def check(ctx, files):
@@ -146,157 +319,7 @@ def check(ctx, files):
         ctx.exit(2)
 
 
-@cli.command()
-@click.argument("routine")
-@timeline_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json", "srt", "vtt"]),
-    default="text",
-    show_default=True,
-    help="text: a table for the terminal; json: the exact timeline; srt/vtt: subtitles.",
-)
-@click.option(
-    "--estimate",
-    is_flag=True,
-    help="Estimate speech lengths from words a minute instead of synthesizing (no espeak-ng).",
-)
-def preview(routine, fmt, estimate, **options):
-    """Show the timed narration of ROUTINE: what is said and sounded when, no audio.
-
-    Preview, play and export build the same timeline from the same options.
-    """
-    from coach.preview import render_preview
-
-    session = build_session(routine, estimate=estimate, **options)
-    click.echo(render_preview(session.timeline, fmt), nl=False)
-
-
-@cli.command()
-@click.argument("routine")
-@timeline_options
-@click.option(
-    "--from-step",
-    type=click.IntRange(min=1),
-    default=1,
-    metavar="K",
-    help="Start at step K (stopping early prints the command that resumes).",
-)
-@click.option(
-    "--no-keys", is_flag=True, help="Ignore the keyboard (always so when not a terminal)."
-)
-@click.option(
-    "--keys",
-    "keys_spec",
-    envvar="COACH_KEYS",
-    metavar="ACTION=KEY,...",
-    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: pause, "
-    "next, back, repeat, louder, softer, quit; KEY: one character or SPACE, ENTER, TAB, LEFT, "
-    "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
-    "(name it twice for two). Also read from $COACH_KEYS.",
-)
-def play(routine, from_step, no_keys, keys_spec, **options):
-    """Play ROUTINE live: each instruction is spoken at its moment, hands-free.
-
-    \b
-    Keys while playing:
-      space        pause / resume (the session clock stops too)
-      n, Right     next step
-      b, Left      back to the start of this step (within its first 2 s: the previous step)
-      r            repeat this step's instruction now
-      + / -        volume up / down
-      q            quit (Ctrl-C too); both print how to resume
-    """
-    import shlex
-
-    from coach.keys import parse_keymap
-    from coach.player import play as play_live
-    from coach.render import Sounds
-
-    keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
-    session = build_session(routine, **options)
-    resume = ["coach", "play", routine]
-    for name in ("minutes", "voice", "rate"):
-        if options[name] is not None:
-            resume += [f"--{name}", str(options[name])]
-    resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
-    return play_live(
-        session.timeline,
-        Sounds(session.speech, session.cues),
-        resume=shlex.join(resume),
-        from_step=from_step,
-        keymap=keymap,
-        use_keys=not no_keys,
-    )
-
-
-@cli.command()
-@click.argument("routine")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    metavar="FILE",
-    help="The audio file to write, e.g. guide.mp3 (its extension picks the format).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a", "m4b"]),
-    help="Audio format, when the file's extension does not say it. m4b: an audiobook.",
-)
-@timeline_options
-@click.option(
-    "--transcript",
-    type=click.Choice(["vtt", "srt", "none"]),
-    default="vtt",
-    show_default=True,
-    help="Subtitles beside the audio file (guide.mp3 -> guide.vtt), one cue per phrase.",
-)
-@click.option(
-    "--loudness",
-    type=click.FloatRange(-30, -10),
-    default=-19.0,
-    show_default=True,
-    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 a noisy room.",
-)
-@click.option(
-    "--music",
-    metavar="FILE",
-    help="An audio file looped quietly under the whole guide, lower still while the voice speaks.",
-)
-def export(routine, output, fmt, transcript, loudness, music, **options):
-    """Write ROUTINE as one audio file, one chapter per step, with a transcript beside it.
-
-    The file holds exactly the timeline `coach preview --format json` shows with the same
-    options. An existing file is replaced only once the new one is complete.
-    """
-    from coach.export import FORMATS, check_output
-    from coach.export import export as export_file
-    from coach.render import Sounds, calibrated
-
-    spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
-    session = build_session(routine, **options)
-    sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)
-    sounds = calibrated(session.timeline, sounds)
-    args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
-    args["music"] = Path(music) if music else None
-    if sys.stderr.isatty():
-        bar = click.progressbar(
-            length=session.timeline.duration, label="Exporting", file=sys.stderr
-        )
-        with bar:
-            written = export_file(
-                session.timeline, sounds, Path(output), progress=bar.update, **args
-            )
-    else:
-        written = export_file(session.timeline, sounds, Path(output), **args)
-    for path in written:
-        click.echo(f"wrote {path}")
-
-
-@cli.command()
+@cli.command(short_help="List the speech voices.")
 @click.option("--language", "-l", help="Only voices for this language, e.g. en or de.")
 def voices(language):
     """List the speech voices (use a name with --voice or `voice =` in a routine)."""

@@ -27,6 +27,7 @@ import numpy as np
 
 from coach.errors import CoachError
 from coach.keys import DEFAULT_KEYS, Keyboard, keys_help
+from coach.music import Music
 from coach.render import ClipSource, render
 from coach.status import StatusView
 from coach.timeline import SAMPLE_RATE, Event, Timeline
@@ -134,9 +135,12 @@ class Playback:
     controls (`seek`, `pause`, `repeat`, volume) come from the main thread.
     """
 
-    def __init__(self, timeline: Timeline, clip: ClipSource, start: int = 0) -> None:
+    def __init__(
+        self, timeline: Timeline, clip: ClipSource, start: int = 0, music: Music | None = None
+    ) -> None:
         self.timeline = timeline
         self.clip = clip
+        self.music = music  # looped under everything; a seek simply carries on with it
         self.position = start  # the next timeline sample to hand to the device
         self.paused = False
         self.volume_db = 0.0
@@ -197,7 +201,8 @@ class Playback:
                     if self._closed:
                         return
                     generation, start = self._generation, self._feed_from
-                for block in render(self.timeline, self.clip, start, block=BLOCK):
+                blocks = render(self.timeline, self.clip, start, block=BLOCK, music=self.music)
+                for block in blocks:
                     with self._cond:
                         while (
                             not self._closed
@@ -291,6 +296,7 @@ def play(
     use_keys: bool = True,
     out: TextIO | None = None,
     output: Output | None = None,
+    music: Music | None = None,
 ) -> int:
     """Play the session live; returns the exit code (0 done or quit, 130 Ctrl-C).
 
@@ -303,7 +309,7 @@ def play(
     keymap = keymap or DEFAULT_KEYS
     keyboard = Keyboard(keymap, enabled=use_keys)
     view = StatusView(out, keys_help(keymap) if keyboard.active else "")
-    playback = Playback(timeline, clip, start)
+    playback = Playback(timeline, clip, start, music)
 
     def hint() -> str:
         step = timeline.step_at(playback.position).index

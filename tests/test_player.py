@@ -16,6 +16,7 @@ import sys
 import termios
 import threading
 import time
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -371,3 +372,29 @@ def test_coach_play_from_step_out_of_range_is_one_line(pulse, tmp_path):
     assert proc.stderr.strip() == (
         "coach: --from-step 3 is out of range: this routine has steps 1 to 2"
     )
+
+
+def test_what_plays_live_is_what_export_writes(pulse, tmp_path):
+    """The first seconds heard from `coach play` equal the exported WAV, sample for sample."""
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    env = dict(pulse.env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    coach = [sys.executable, "-m", "coach"]
+    wav = tmp_path / "guide.wav"
+    subprocess.run([*coach, "export", str(routine), "-o", str(wav)], env=env, check=True)
+    with wave.open(str(wav)) as f:
+        exported = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    recorder = pulse.record()
+    proc = subprocess.Popen([*coach, "play", str(routine)], env=env, stdout=subprocess.DEVNULL)
+    time.sleep(first_sound(recorder) + 5.0 - time.monotonic())
+    proc.send_signal(signal.SIGINT)
+    proc.wait(10)
+    heard = np.round(recorder.stop().samples * 32768).astype(np.int32)
+    # Align on the first sound: the capture starts at an arbitrary moment before it.
+    first_heard = int(np.argmax(np.abs(heard) > 0))
+    first_exported = int(np.argmax(np.abs(exported) > 0))
+    n = 4 * RATE
+    live = heard[first_heard : first_heard + n]
+    written = exported[first_exported : first_exported + n].astype(np.int32)
+    assert len(live) == n
+    assert np.abs(live - written).max() <= 2  # float -> 16-bit rounding in the sound server
