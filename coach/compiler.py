@@ -272,17 +272,21 @@ def compile_routine(
         raise RoutineError(problems)
 
     # 4. The coach's own cues: halfway, check-ins, posture, the last minutes.
-    def place_anywhere(group: list[_Item], want: int, what: str) -> None:
+    def place_anywhere(group: list[_Item], want: int, what: str, early: bool = False) -> None:
+        """In the first gap from `want` on (`early`: or the nearest gap before, if closer)."""
         at = layout.earliest(group, want, duration)
+        before = layout.latest(group, want + layout.span(group), 0) if early else None
+        if before is not None and (at is None or want - before < at - want):
+            at = before
         if at is None:
             notes.append(f"{what} at {clock(want)} left out: no gap for it before the end")
             return
-        if at - want > 30 * S:
-            notes.append(f"{what} at {clock(want)} moved to {clock(at)}: no gap for it before")
+        if abs(at - want) > 30 * S:
+            notes.append(f"{what} at {clock(want)} moved to {clock(at)}: no gap for it nearer")
         layout.put(group, at, step_of)
 
     if coaching.halfway and duration >= 4 * 60 * S:
-        place_anywhere(halfway, duration // 2, "halfway cue")
+        place_anywhere(halfway, duration // 2, "halfway cue", early=True)
     for k, t in enumerate(_every(coaching.check_in_first, coaching.check_in_every, duration)):
         place_anywhere([_Item("speech", "check-in", CHECK_INS[k % 3])], t, "pressure check-in")
     if coaching.posture_every:
@@ -365,7 +369,12 @@ def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
     paragraphs += [("instruction", s) for s in sentences(step.say)]
     if coaching.tempo and technique.tempo:
         paragraphs += [("tempo", s) for s in sentences(technique.tempo)]
+    # How firmly, and what to avoid: said when a technique first appears (later, the
+    # pressure check-ins take over).
     first_use = all(s.technique != step.technique for s in routine.steps[:i])
+    if first_use and technique.pressure:
+        pressure = technique.pressure[0].lower() + technique.pressure[1:]
+        paragraphs += [("pressure", s) for s in sentences(f"Pressure: {pressure}")]
     if coaching.cautions and first_use:
         paragraphs += [("caution", s) for c in technique.cautions for s in sentences(c)]
     for k, (role, text) in enumerate(paragraphs):
