@@ -369,10 +369,10 @@ def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
     paragraphs += [("instruction", s) for s in sentences(step.say)]
     if coaching.tempo and technique.tempo:
         paragraphs += [("tempo", s) for s in sentences(technique.tempo)]
-    # How firmly, and what to avoid: said when a technique first appears (later, the
-    # pressure check-ins take over).
+    # "Too much pressure": how firmly, and what to avoid, when a technique first appears
+    # (later, the pressure check-ins take over).
     first_use = all(s.technique != step.technique for s in routine.steps[:i])
-    if first_use and technique.pressure:
+    if coaching.cautions and first_use and technique.pressure:
         pressure = technique.pressure[0].lower() + technique.pressure[1:]
         paragraphs += [("pressure", s) for s in sentences(f"Pressure: {pressure}")]
     if coaching.cautions and first_use:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -177,11 +178,17 @@ def test_safety_notice_can_be_skipped(engine):
     assert not any(e.role == "safety" for e in t.events)
 
 
-def test_cautions_are_spoken_the_first_time_a_technique_is_used(engine):
+def test_pressure_and_cautions_are_spoken_the_first_time_a_technique_is_used(engine):
     routine = make_routine([120, 120, 120], techniques=["tapotement", "effleurage", "tapotement"])
     t = compile_routine(routine, engine, Cues())
     cautions = [e for e in t.speech() if e.role == "caution"]
     assert cautions and {e.step for e in cautions} <= {1, 2}
+    pressure = [e for e in t.speech() if e.role == "pressure"]
+    assert [e.step for e in pressure] == [1, 2]
+    assert pressure[0].text == "Pressure: light, 2 to 3 out of 10."
+    quiet = replace(routine, coaching=replace(routine.coaching, cautions=False))
+    t = compile_routine(quiet, engine, Cues())
+    assert not [e for e in t.speech() if e.role in ("caution", "pressure")]
 
 
 def test_rhythm_ticks_follow_the_technique_tempo(engine):
