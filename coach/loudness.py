@@ -3,8 +3,8 @@
 The renderer normalizes every clip once (speech and cues), so an exported guide measures its
 target integrated loudness as a whole without a slow pass over the whole file. Raw espeak speech
 peaks at 0 dBFS, so plain gain would clip: a look-ahead limiter keeps the true peak (4x
-oversampled, as BS.1770 measures it) under a ceiling. Everything is vectorized numpy: scipy's
-signal module would cost ~0.8 s and ~100 MB just to import.
+oversampled, as BS.1770 measures it) under a ceiling. Everything is vectorized numpy alone, so
+importing this costs ~0.1 s, not the ~0.8 s and ~100 MB a signal-processing library took.
 """
 
 from __future__ import annotations
