@@ -49,6 +49,7 @@ _PHASES = np.zeros((-(-len(_INTERPOLATOR) // OVERSAMPLE), OVERSAMPLE))
 for _p in range(OVERSAMPLE):
     _PHASES[: len(_INTERPOLATOR[_p::OVERSAMPLE]), _p] = _INTERPOLATOR[_p::OVERSAMPLE]
 _PHASES = _PHASES[::-1].copy()
+OVERSAMPLE_ROWS = 4096
 
 
 def _k_weighting(rate: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -109,10 +110,29 @@ def _fast_size(n: int) -> int:
 
 
 def _k_filter(x: np.ndarray, rate: int) -> np.ndarray:
-    """`x` K-weighted, followed by the filters' ringing after it (len(x) + taps - 1 long)."""
-    n = len(x) + len(_k_impulse(rate)) - 1
-    size = _fast_size(n)
-    return np.fft.irfft(np.fft.rfft(x, size) * _k_spectrum(rate, size), size)[:n]
+    """`x` K-weighted, followed by the filters' ringing after it (len(x) + taps - 1 long).
+
+    A long `x` is cut into segments that, with their ringing, fill one small FFT each (cache
+    sized: per sample, twice as fast as one FFT over the whole), all transformed in one call
+    and overlap-added.
+    """
+    ring = len(_k_impulse(rate)) - 1
+    n = len(x) + ring
+    size = 1 << max(14, (4 * ring).bit_length())  # the ringing fills at most a quarter
+    if n <= size:
+        size = _fast_size(n)
+        return np.fft.irfft(np.fft.rfft(x, size) * _k_spectrum(rate, size), size)[:n]
+    hop = size - ring
+    count = -(-len(x) // hop)
+    segments = np.zeros((count, hop))
+    segments.ravel()[: len(x)] = x
+    y = np.fft.irfft(np.fft.rfft(segments, size) * _k_spectrum(rate, size), size)
+    out = np.empty(count * hop + ring)
+    body = out[: count * hop].reshape(count, hop)
+    body[:] = y[:, :hop]
+    body[1:, :ring] += y[:-1, hop:]
+    out[count * hop :] = y[-1, hop:]
+    return out[:n]
 
 
 def _lufs(mean_square: np.ndarray | float) -> np.ndarray | float:
@@ -229,13 +249,18 @@ def normalize(
 def _oversample(x: np.ndarray) -> np.ndarray:
     """`x` at 4x its rate, aligned so sample i lands at i * OVERSAMPLE (4 * len(x) long).
 
-    Polyphase, as one matrix product: row k of the windows of `x` times column p (every 4th
-    tap from p) is output sample k * 4 + p, so the product's rows are the output in order.
+    Polyphase, as a matrix product: row k of the windows of `x` times column p (every 4th tap
+    from p) is output sample k * 4 + p, so the product's rows are the output in order. Done in
+    slices of OVERSAMPLE_ROWS: a product that small stays on one BLAS thread, where a whole
+    clip's would spread over threads that, on a busy machine, made it up to ten times slower.
     """
     x = np.asarray(x, dtype=np.float64)
     delay = (len(_INTERPOLATOR) - 1) // 2 // OVERSAMPLE  # in input samples
     windows = sliding_window_view(np.pad(x, delay), len(_PHASES))
-    return (windows @ _PHASES).ravel()
+    up = np.empty((len(x), OVERSAMPLE))
+    for at in range(0, len(x), OVERSAMPLE_ROWS):
+        np.matmul(windows[at : at + OVERSAMPLE_ROWS], _PHASES, out=up[at : at + OVERSAMPLE_ROWS])
+    return up.ravel()
 
 
 def _peak_envelope(x: np.ndarray) -> np.ndarray:
