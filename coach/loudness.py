@@ -23,7 +23,7 @@ ABSOLUTE_GATE = -70.0  # LUFS
 RELATIVE_GATE = -10.0  # LU below the absolute-gated loudness
 OVERSAMPLE = 4  # true peak, as BS.1770 annex 2 and ffmpeg's ebur128 measure it
 # The K-weighting filters' impulse response is cut where it has decayed this far below its
-# peak (about 1,250 samples at 22.05 kHz): as an FIR it filters a whole clip in one FFT.
+# peak (about 1,250 samples at 22.05 kHz): as an FIR it filters by FFT, vectorized.
 IMPULSE_FLOOR_DB = -140.0
 # The meter filters what it is fed in chunks about this long: fewer, larger FFTs.
 METER_CHUNK = 1 << 16
