@@ -2,12 +2,13 @@
 
 A cue's clip starts with sound at its first sample and ends where its sound ends (faded to
 true zero), so the timeline places its onset exactly and its `end` is where it falls silent.
-numpy and pydub load only when a clip is decoded: `coach preview` needs just the lengths of
-built-ins, which come from their WAV headers.
+numpy loads only when a clip is decoded: `coach preview` needs just the lengths of built-ins,
+which come from their WAV headers.
 """
 
 from __future__ import annotations
 
+import subprocess
 import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,56 +85,44 @@ def _load_builtin(name: str, rate: int) -> np.ndarray:
     import numpy as np
 
     with _open_builtin(name) as w:
-        native = w.getframerate()
-        sound = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.int16)
-    return sound if native == rate else _resample(sound, native, rate)
+        if w.getframerate() != rate:
+            return _ffmpeg_decode(cues_dir() / f"{name}.wav", rate)
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.int16)
 
 
 def _decode(name: str, rate: int) -> np.ndarray:
     """A user's audio file in any format ffmpeg reads, as trimmed int16 mono at `rate`."""
-    import warnings
-
-    import numpy as np
-
     path = Path(name)
     if not path.is_absolute():
         choices = ", ".join(BUILTIN_CUES)
         raise CueError(f"unknown cue sound {name!r}: use one of {choices} or an audio file path")
     if not path.is_file():
         raise CueError(f"cue sound not found: {path}")
-    with warnings.catch_warnings():
-        # pydub 0.25 has invalid escapes in its regexes (Python 3.12+ warns while compiling
-        # it) and imports audioop (deprecated before 3.13, audioop-lts from 3.13 on).
-        warnings.simplefilter("ignore", SyntaxWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from pydub import AudioSegment
-        from pydub.exceptions import CouldntDecodeError
     try:
-        segment = AudioSegment.from_file(path)
-    except CouldntDecodeError:
-        raise CueError(f"cue sound {path} is not audio that ffmpeg can decode") from None
-    except OSError as error:  # ffmpeg itself missing, or the file unreadable
-        raise CueError(f"cannot decode cue sound {path}: {error.strerror or error}") from None
-    segment = segment.set_channels(1).set_sample_width(2)
-    sound = np.frombuffer(segment.raw_data, "<i2").astype(np.int16)
-    if segment.frame_rate != rate:
-        sound = _resample(sound, segment.frame_rate, rate)
-    sound = trim(sound, rate)
+        path.open("rb").close()
+    except OSError as error:
+        raise CueError(f"cannot read cue sound {path}: {error.strerror or error}") from None
+    sound = trim(_ffmpeg_decode(path, rate), rate)
     if len(sound) == 0:
         raise CueError(f"cue sound {path} is silent")
     return sound
 
 
-def _resample(x: np.ndarray, source: int, target: int) -> np.ndarray:
-    """int16 `x` from `source` Hz to `target` Hz with a proper anti-alias filter.
+def _ffmpeg_decode(path: Path, rate: int) -> np.ndarray:
+    """`path` decoded, mixed to mono and resampled to `rate` by ffmpeg, as int16.
 
-    (pydub's own set_frame_rate interpolates linearly, which dulls a bell's partials.)
+    ffmpeg's resampler is a proper windowed-sinc one: no aliasing whistle from a 44.1 or
+    48 kHz file's highs. (pydub's `parameters` land after its output name, where ffmpeg 5
+    ignores them, and pydub reads WAV files without ffmpeg at all.)
     """
-    from math import gcd
-
     import numpy as np
-    from scipy.signal import resample_poly
 
-    g = gcd(source, target)
-    y = resample_poly(x.astype(np.float64), target // g, source // g)
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise CueError("ffmpeg is not installed: install it (e.g. `make setup`)") from None
+    if done.returncode != 0 or not done.stdout:
+        raise CueError(f"cue sound {path} is not audio that ffmpeg can decode")
+    return np.frombuffer(done.stdout, "<i2").astype(np.int16)

@@ -110,6 +110,36 @@ def test_user_file_decodes_trimmed_to_its_sound(suffix, tmp_path):
     assert peak_hz == pytest.approx(440, abs=2)
 
 
+def test_user_wav_at_48_khz_is_resampled_to_the_sample_rate(tmp_path):
+    # A WAV is the case pydub reads without ffmpeg: it must still come out at SAMPLE_RATE.
+    path = tmp_path / "bowl.wav"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+         "sine=f=440:d=2:sample_rate=48000,volume=0.5", "-ac", "2", str(path)],
+        check=True,
+    )  # fmt: skip
+    sound = Cues().clip(str(path))
+    assert abs(len(sound) - 2 * SAMPLE_RATE) < 0.01 * SAMPLE_RATE
+    spectrum = np.abs(np.fft.rfft(sound.astype(np.float64)))
+    peak_hz = np.fft.rfftfreq(len(sound), 1 / SAMPLE_RATE)[spectrum.argmax()]
+    assert peak_hz == pytest.approx(440, abs=1)
+
+
+def test_highs_above_the_new_nyquist_are_filtered_not_folded_back(tmp_path):
+    # 15 kHz fits in a 44.1 kHz file but not at 22.05 kHz: a naive resampler folds it to an
+    # audible 7.05 kHz whistle; an anti-alias filter removes it.
+    path = tmp_path / "bright.wav"
+    graph = "aevalsrc=0.4*sin(2*PI*440*t)+0.4*sin(2*PI*15000*t):s=44100:d=1"
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", graph]
+    subprocess.run([*cmd, str(path)], check=True)
+    sound = Cues().clip(str(path)).astype(np.float64)
+    power = np.abs(np.fft.rfft(sound * np.hanning(len(sound)))) ** 2
+    freqs = np.fft.rfftfreq(len(sound), 1 / SAMPLE_RATE)
+    tone = power[np.abs(freqs - 440) < 20].sum()
+    alias = power[np.abs(freqs - (SAMPLE_RATE - 15000)) < 200].sum()
+    assert 10 * np.log10(alias / tone) < -50
+
+
 def test_user_file_is_decoded_once(tmp_path):
     path = tmp_path / "knock.ogg"
     make_user_file(path, tone_secs=0.5, lead=0.1, tail=0.1)

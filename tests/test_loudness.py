@@ -72,6 +72,14 @@ def test_loudness_of_a_sine_agrees_with_ffmpeg_and_the_standard(tmp_path):
     assert integrated_loudness(tone) == pytest.approx(ffmpeg_ebur128(tone, tmp_path)[0], abs=0.3)
 
 
+@pytest.mark.parametrize("freq", [30, 100, 6000])
+def test_k_weighting_at_low_and_high_frequencies_agrees_with_ffmpeg(freq, tmp_path):
+    # The edges of the K-weighting curve: its high pass cuts 30 Hz by about 9 dB (the part of
+    # the filters' response that rings longest), its shelf lifts 6 kHz by about 3.5 dB.
+    tone = sine(freq, 2.0, 0.5)
+    assert integrated_loudness(tone) == pytest.approx(ffmpeg_ebur128(tone, tmp_path)[0], abs=0.1)
+
+
 def test_true_peak_agrees_with_ffmpeg(tmp_path):
     speech = espeak(PHRASES[0])
     assert true_peak_db(speech) == pytest.approx(ffmpeg_ebur128(speech, tmp_path)[1], abs=0.2)
