@@ -56,9 +56,7 @@ def main(lengths: tuple[int, ...]) -> None:
         "Targets: 60 min warm WAV under 2 s, MP3 under 8 s; peak memory under 150 MB at any "
         "length. Warm runs read normalized clips and the guide's measured loudness from the "
         "cache; cold runs synthesize, normalize and measure. MP3 time is mostly LAME (ffmpeg "
-        "alone takes about as long on the same WAV). Peak memory does not grow with length: "
-        "about 100 MB of a cold run is imports (scipy.signal, for loudness, loads scipy.stats), "
-        "which warm runs skip."
+        "alone takes about as long on the same WAV). Peak memory does not grow with length."
     )
     save("export", "Export speed and memory (`coach export classic-back --minutes N`)", rows, notes)
 

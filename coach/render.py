@@ -92,7 +92,7 @@ class Sounds:
             data = path.read_bytes()
             if len(data) == 4 * len(raw):
                 return np.frombuffer(data, dtype="<f4").copy()
-        from coach.loudness import normalize  # here: scipy takes ~1 s to import
+        from coach.loudness import normalize  # only on a cache miss: a warm run needs none of it
 
         sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
         with contextlib.suppress(OSError):  # a read-only cache only costs time
@@ -103,7 +103,7 @@ class Sounds:
 @functools.cache
 def _normalizer_digest() -> str:
     """Changes whenever the normalizer's code does, so stale cached clips are never used."""
-    # Located, not imported: importing it loads scipy.signal (~1 s), a warm run needs none of it.
+    # Located, not imported: a warm run never loads the normalizer at all.
     source = Path(importlib.util.find_spec("coach.loudness").origin)
     return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
 
