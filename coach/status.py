@@ -19,8 +19,13 @@ def clock(samples: int, rate: int) -> str:
 def step_line(timeline: Timeline, position: int) -> str:
     step = timeline.step_at(position)
     n = len(timeline.steps)
-    what = ", ".join(x for x in (step.technique, step.area) if x)
+    what = ", ".join(x for x in (step.technique, _unless_said(step.area, step.title)) if x)
     return f"Step {step.index} of {n}: {step.title}" + (f" ({what})" if what else "")
+
+
+def _unless_said(area: str, title: str) -> str:
+    """The area, unless the title already names it ("Applying oil, whole back")."""
+    return "" if area.lower() in title.lower() else area
 
 
 def next_line(timeline: Timeline, position: int) -> str:
@@ -28,7 +33,8 @@ def next_line(timeline: Timeline, position: int) -> str:
     if step.index >= len(timeline.steps):
         return "Next: the end"
     nxt = timeline.steps[step.index]  # steps are 1-based, so this is the following one
-    return f"Next: {nxt.title}" + (f" ({nxt.area})" if nxt.area else "")
+    area = _unless_said(nxt.area, nxt.title)
+    return f"Next: {nxt.title}" + (f" ({area})" if area else "")
 
 
 def block(
