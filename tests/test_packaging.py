@@ -1,0 +1,26 @@
+"""`pip install .` (not only an editable install) must carry the routines and cue sounds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_holds_the_builtin_routines_and_cue_sounds(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("coach-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for routine in (ROOT / "scripts").glob("*.toml"):
+        assert f"coach/scripts/{routine.name}" in names
+    for cue in (ROOT / "audio_cues").glob("*.wav"):
+        assert f"coach/audio_cues/{cue.name}" in names
+    assert "coach/cli.py" in names
