@@ -113,9 +113,11 @@ def duck_gain(events: Sequence[Event], b0: int, b1: int) -> np.ndarray:
         lo, hi = max(b0, e.start - FADE), min(b1, e.end + FADE)
         if lo >= hi:
             continue
-        # A trapezoid: 0 before start-FADE, 1 over [start, end), 0 after end+FADE.
-        t = np.arange(lo, hi, dtype=np.float32)
-        ramp = np.minimum(t - (e.start - FADE), (e.end + FADE) - t) / FADE
+        # A trapezoid: 0 before start-FADE, 1 over [start, end), 0 after end+FADE. Counted
+        # from the event's start in integers: float32 positions stop being whole past 2^24
+        # samples (12.7 minutes), which turned the fades into steps.
+        t = np.arange(lo - e.start, hi - e.start)
+        ramp = (np.minimum(t + FADE, e.length + FADE - t) / FADE).astype(np.float32)
         window = depth[lo - b0 : hi - b0]
         np.maximum(window, np.clip(ramp, 0.0, 1.0), out=window)
     return np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))

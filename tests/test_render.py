@@ -109,3 +109,17 @@ def test_music_loops_under_everything_and_ducks_around_each_event(steady_music):
     assert (
         level_db(out[speech.start - FADE // 2 - 250 : speech.start - FADE // 2 + 250]) > ducked + 3
     )
+
+
+@pytest.mark.parametrize("minutes", [1, 13, 90])
+def test_music_fades_smoothly_however_late_in_the_session(minutes):
+    """The duck fades in and out over FADE samples at any position (float32 positions are
+    not whole numbers past 12.7 minutes, which once turned each fade into steps)."""
+    from coach.music import duck_gain
+
+    start = minutes * 60 * R
+    event = Event("speech", start, start + 2 * R, 1, "instruction", text="x")
+    gain_db = 20 * np.log10(duck_gain([event], start - R, start + 3 * R))
+    assert gain_db[0] == pytest.approx(0, abs=1e-4) and gain_db[R] == pytest.approx(DUCK_DB)
+    # At most DUCK_DB / FADE between neighbouring samples: a ramp, not a jump.
+    assert np.abs(np.diff(gain_db)).max() <= abs(DUCK_DB) / FADE * 1.01
