@@ -234,7 +234,7 @@ def compile_routine(
         layout.put(ending, end_at, step_of)
 
     # 2. "Next: ..." just before each step ends.
-    for i, step in enumerate(steps[:-1]):
+    for i, step in enumerate(steps[:-1] if coaching.heads_up else ()):
         end_by = starts[i] + step.duration - HEADS_UP_LEAD
         at = layout.latest(heads_ups[i], end_by, opening_ends[i])
         if at is None and i not in overfull:

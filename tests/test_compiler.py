@@ -227,9 +227,11 @@ def test_minutes_too_short_is_an_error_that_says_so(engine):
 )
 def test_any_routine_obeys_the_rules_or_is_rejected(durations, minutes, ticks):
     routine = make_routine(durations)
+    roomy = minutes is None and min(durations) >= 120  # enough for any step's words
     try:
         t = compile_routine(routine, Estimate(), Cues(), minutes=minutes, ticks=ticks)
     except RoutineError as err:
+        assert not roomy, str(err)
         assert all(line.startswith("test.toml:") for line in str(err).splitlines())
         return
     total = round(minutes * 60 * S) if minutes else sum(round(d * S) for d in durations)
@@ -240,3 +242,21 @@ def test_scale_steps_sums_exactly():
     routine = make_routine([61, 67, 71, 73])
     for total in (S * 100 + 1, S * 3600 - 7, 12345679):
         assert sum(s.duration for s in scale_steps(routine.steps, total)) == total
+
+
+@pytest.mark.parametrize(
+    ("setting", "roles"),
+    [
+        ("heads_up", {"next"}),
+        ("halfway", {"halfway"}),
+        ("countdown", {"countdown"}),
+        ("tempo", {"tempo"}),
+        ("safety_notice", {"safety"}),
+    ],
+)
+def test_each_coaching_setting_turns_its_sounds_off(engine, setting, roles):
+    routine = make_routine([300, 300])
+    on = compile_routine(routine, engine, Cues())
+    assert roles <= {e.role for e in on.events}
+    off = replace(routine, coaching=replace(routine.coaching, **{setting: False}))
+    assert not roles & {e.role for e in compile_routine(off, engine, Cues()).events}
