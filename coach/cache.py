@@ -6,6 +6,7 @@ written whole or not at all: parallel runs sharing the cache never read half a f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -31,3 +32,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def store(path: Path, data: bytes) -> None:
+    """Keep `data` in the cache at `path` if the cache can take it: a cache folder that is
+    read-only, full or not a folder at all only costs the time to redo the work."""
+    with contextlib.suppress(OSError):
+        write_atomically(path, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -12,10 +13,22 @@ from coach import __version__
 from coach.errors import CoachError, RoutineError
 from coach.timeline import clock
 
+
+class Number(click.FloatRange):
+    """A float in a range; unlike click's FloatRange, "nan" is refused (it passes every
+    comparison, so it slipped through as silence or a traceback)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 SHARED_OPTIONS = (
     click.option(
         "--minutes",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Number(min=0, min_open=True, max=600),
         help="Stretch or shrink the routine to this many minutes, keeping every instruction.",
     ),
     click.option("--voice", help="Speech voice (see `coach voices`). Default: the routine's."),
@@ -213,7 +226,7 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
 )
 @click.option(
     "--loudness",
-    type=click.FloatRange(-30, -10),
+    type=Number(-30, -10),
     default=-19.0,
     show_default=True,
     help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 a noisy room.",
@@ -353,6 +366,10 @@ def _one_line_errors(main):
         except BrokenPipeError:
             sys.stderr.close()  # the reader left (e.g. `| head`); nothing to report
             code = 0
+        except OSError as e:  # e.g. stdout on a full disk: the system's words, one line
+            where = f" {e.filename}" if e.filename else ""
+            click.echo(f"coach:{where} {e.strerror or e}", err=True)
+            code = 1
         sys.exit(code if isinstance(code, int) else 0)
 
     return wrapper

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.cache import cache_root, write_atomically
+from coach.cache import cache_root, store
 from coach.music import FADE, Music, duck_gain
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
@@ -95,8 +95,7 @@ class Sounds:
         from coach.loudness import normalize  # only on a cache miss: a warm run needs none of it
 
         sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
-        with contextlib.suppress(OSError):  # a read-only cache only costs time
-            write_atomically(path, sound.astype("<f4").tobytes())
+        store(path, sound.astype("<f4").tobytes())
         return sound
 
 
@@ -125,8 +124,7 @@ def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
         measured = float(path.read_text())
     except (OSError, ValueError):
         measured = _measure(timeline, sounds)
-        with contextlib.suppress(OSError):
-            write_atomically(path, repr(measured).encode())
+        store(path, repr(measured).encode())
     if not math.isfinite(measured):
         return sounds
     loudness = 2 * sounds.loudness - measured

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coach.cache import cache_root, write_atomically
+from coach.cache import cache_root, store
 from coach.errors import CoachError
 from coach.timeline import SAMPLE_RATE
 
@@ -137,7 +137,7 @@ def _engine_info(binary: str, cache: Path) -> dict:
         "version": version.group(1) if version else out.strip(),
         "voices": [asdict(v) for v in list_voices()],
     }
-    write_atomically(path, json.dumps(info).encode())
+    store(path, json.dumps(info).encode())
     return info
 
 
@@ -306,7 +306,7 @@ class Speech:
             raise SpeechError(f"espeak-ng failed on {shown!r} ({e}): check the phrase") from None
         if not pcm:
             raise SpeechError(f"espeak-ng made no sound for {shown!r}: give the phrase words")
-        write_atomically(self.cache_path(text), pcm)
+        store(self.cache_path(text), pcm)
         self.synthesized += 1
         return pcm
 

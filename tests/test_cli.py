@@ -187,3 +187,25 @@ def test_voices_lists_english_and_german():
     assert german.returncode == 0 and "de" in german.stdout
     none = coach("voices", "-l", "xx-nowhere")
     assert none.returncode == 2 and len(none.stderr.splitlines()) == 1
+
+
+def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "coach", "preview", "quick-relief", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, XDG_CACHE_HOME=str(not_a_folder)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == timeline("quick-relief")
+
+
+def test_output_that_cannot_be_written_is_one_line():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "coach", "list"], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["coach: No space left on device"]
