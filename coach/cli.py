@@ -82,14 +82,17 @@ def build_session(
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
     from coach.routine import find_routine, load_routine
-    from coach.speech import Estimate, Speech
+    from coach.speech import Estimate, Speech, SpeechError
 
     routine = load_routine(find_routine(routine_arg))
     rate = rate or routine.rate
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
     else:
-        speech = Speech(voice=voice or routine.voice, rate=rate, language=routine.language)
+        try:
+            speech = Speech(voice=voice or routine.voice, rate=rate, language=routine.language)
+        except SpeechError as e:  # a voice or language from the file: name the file
+            raise CoachError(f"{routine.path}: {e}" if not voice else str(e)) from None
     cues = Cues()
     options = dict(safety=False if no_safety else None, ticks=True if ticks else None)
     try:
@@ -308,20 +311,12 @@ def check(ctx, files):
     Speech lengths come from the speech engine when it is installed (else from an estimate),
     so a step whose words cannot fit is found too.
     """
-    from coach.compiler import compile_routine
-    from coach.cues import Cues
-    from coach.routine import load_routine
-    from coach.speech import Estimate, Speech, espeak_available
+    from coach.speech import espeak_available
 
     failed = False
     for name in files:
         try:
-            routine = load_routine(Path(name))
-            if espeak_available():
-                speech = Speech(voice=routine.voice, rate=routine.rate, language=routine.language)
-            else:
-                speech = Estimate(routine.rate) if routine.rate else Estimate()
-            compile_routine(routine, speech, Cues())
+            routine = build_session(name, estimate=not espeak_available()).routine
         except CoachError as e:
             # Every file is checked; each problem is reported on its own line.
             click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)

@@ -425,7 +425,7 @@ class _Loader:
             raise RoutineError(sorted(self.problems, key=lambda p: p.line))
         return Routine(
             name=self.file.stem,
-            path=str(self.file.resolve()),
+            path=self.where,
             title=title,
             steps=steps,
             techniques=self.techniques,

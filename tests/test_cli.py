@@ -209,3 +209,16 @@ def test_output_that_cannot_be_written_is_one_line():
         )
     assert result.returncode == 1
     assert result.stderr.splitlines() == ["coach: No space left on device"]
+
+
+def test_a_bad_voice_in_a_file_names_the_file(tmp_path):
+    bad = tmp_path / "voice.toml"
+    bad.write_text(
+        'title = "V"\nvoice = "nosuchvoice"\n[[steps]]\ntechnique = "effleurage"\n'
+        'area = "back"\nduration = "2m"\n'
+    )
+    result = coach("check", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"coach: {bad}: unknown voice 'nosuchvoice': `coach voices` lists the voices"
+    ]
