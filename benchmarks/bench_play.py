@@ -58,8 +58,9 @@ def first_sound(recorder, since: float, timeout: float = 60.0) -> float:
     raise RuntimeError("no sound")
 
 
-def accuracy(server: PulseServer) -> tuple[np.ndarray, float, float, int]:
-    """Onset errors (ms) of a 60 s tone session; its CPU share; its launch-to-sound time."""
+def accuracy(server: PulseServer) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+    """Onset errors (ms) of a 60 s tone session, in captured samples and by the wall clock;
+    its CPU share; its launch-to-sound time."""
     recorder = server.record()
     proc, started = launch([sys.executable, str(TONES), "--no-keys", "--steps", str(STEPS),
                             "--step-seconds", str(STEP_SECONDS)], server.env)  # fmt: skip
@@ -75,9 +76,13 @@ def accuracy(server: PulseServer) -> tuple[np.ndarray, float, float, int]:
     # Each timeline onset against the nearest heard one (a device underrun under heavy load
     # would insert silence and shift what follows: it shows here as error, not as a crash).
     offsets = (heard[None, :] - heard[0]) - (expected[:, None] - expected[0])
-    nearest = offsets[np.arange(len(expected)), np.abs(offsets).argmin(axis=1)]
-    errors = nearest / (RATE / 1000)
-    return errors, cpu / wall, to_sound, len(expected)
+    match = np.abs(offsets).argmin(axis=1)
+    errors = offsets[np.arange(len(expected)), match] / (RATE / 1000)
+    # The same onsets by the wall clock: when each chunk of the capture arrived (parec at
+    # 5 ms latency), so this includes the recorder's own jitter of a few ms.
+    arrived = np.array([capture.time_of(int(i)) for i in heard[match]])
+    wall_errors = ((arrived - arrived[0]) - (expected - expected[0]) / RATE) * 1000
+    return errors, wall_errors, cpu / wall, to_sound, len(expected)
 
 
 def routine_start(server: PulseServer, cache: str) -> float:
@@ -132,7 +137,7 @@ def routine_accuracy(server: PulseServer, cache: str) -> tuple[np.ndarray, float
 def main() -> None:
     server = PulseServer().start()
     try:
-        errors, cpu_share, tone_start, onsets = accuracy(server)
+        errors, wall_errors, cpu_share, tone_start, onsets = accuracy(server)
         with tempfile.TemporaryDirectory() as cache:
             cold = routine_start(server, cache)
             warm = min(routine_start(server, cache) for _ in range(3))
@@ -144,6 +149,8 @@ def main() -> None:
         [f"onset error, {onsets} onsets over {STEPS * STEP_SECONDS:.0f} s (max abs)",
          f"{np.abs(errors).max():.2f} ms", "5 ms"],
         ["onset error, mean / std", f"{errors.mean():+.2f} / {errors.std():.2f} ms", ""],
+        ["same onsets by the wall clock (capture chunk arrival times; max abs)",
+         f"{np.abs(wall_errors).max():.2f} ms", "5 ms"],
         [f"onset error, `coach play {ROUTINE}`, {len(routine_errors)} events in its first "
          f"{ROUTINE_SECONDS} s (max abs)", f"{np.abs(routine_errors).max():.2f} ms", "5 ms"],
         ["launch to first sound, tone session (no synthesis)", f"{tone_start:.3f} s", ""],
@@ -157,7 +164,11 @@ def main() -> None:
     notes = (
         "Played into a private PulseAudio null sink (22050 Hz mono, norewinds) and recorded "
         "with parec at 5 ms latency; onsets are compared with the timeline relative to the "
-        "first one, so the constant output latency is left out. The onset and CPU figures come "
+        "first one, so the constant output latency is left out. Onset errors are counted in "
+        "captured samples (the sink plays in real time, so a sample index is the audio clock: "
+        "this catches drift, dropouts and misplacement) and, for the tone session, also by the "
+        "wall clock at which each capture chunk arrived (this adds the recorder's jitter). "
+        "The onset and CPU figures come "
         "from a 60 s session of tone bursts (sharp onsets, no synthesis) and from the real "
         "routine, where each event is located in the capture by cross-correlating its sound "
         "from the export of the same routine; first-sound times from the real routine, with "
