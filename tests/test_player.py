@@ -257,39 +257,54 @@ def test_pedal_keys_from_the_key_map(pulse):
 
 
 def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
     (tmp_path / "alsa").mkdir()
     # An ALSA default that points at a card that does not exist, and no PulseAudio.
     (tmp_path / "alsa" / "asoundrc").write_text("pcm.!default { type hw card 9 }\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
     env.update(XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
     proc = subprocess.run(
-        [sys.executable, TONES, "--no-keys"], env=env, capture_output=True, text=True, timeout=20
+        [sys.executable, "-m", "coach", "play", str(routine)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert "no audio output device" in lines[0] and "coach export" in lines[0]
+    assert lines[0].startswith("coach: no audio output device"), lines[0]
+    assert "coach export" in lines[0]
 
 
-def test_device_vanishing_mid_session():
+def test_device_vanishing_mid_session(tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
     server = PulseServer().start()
     try:
         proc = subprocess.Popen(
-            [sys.executable, TONES, "--no-keys", "--steps", "4"],
-            env=server.env,
+            [sys.executable, "-m", "coach", "play", str(routine)],
+            env=dict(server.env, XDG_CACHE_HOME=str(tmp_path / "cache")),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.5)
+        # The first status line comes once the device plays; the sound server dies 1 s later.
+        assert proc.stdout.readline().startswith("Step 1 of 2")
+        time.sleep(1.0)
         server.proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=20)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         server.stop()
     assert proc.returncode == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert "went away" in lines[0] and "--from-step 2" in lines[0]
+    assert lines[0].startswith("coach: the audio output device went away"), lines[0]
+    assert f"To resume: coach play {routine} --from-step 1" in lines[0]
 
 
 def test_key_map_and_escape_sequences():
