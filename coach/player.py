@@ -14,6 +14,7 @@ schedule against. Another backend only needs `start(fill)`, `stop(drain)` and `a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -41,7 +42,9 @@ BLOCK = SAMPLE_RATE // 20
 # "back" goes to the previous step when pressed this soon after a step starts.
 BACK_GRACE = 2 * SAMPLE_RATE
 VOLUME_STEP_DB = 3.0
-VOLUME_RANGE_DB = (-30.0, 6.0)
+# Speech peaks at -1.5 dBTP (render.CEILING_DBTP): more than +1.5 dB would clip it. Louder than
+# that is the system volume's job.
+VOLUME_RANGE_DB = (-30.0, 1.5)
 # The audio callback runs every few ms; this long without one means the device is gone.
 DEVICE_SILENT_S = 1.0
 
@@ -219,19 +222,27 @@ class Playback:
                         if generation == self._generation:
                             self._fed_all = True
         except BaseException as exc:  # reported by the main thread
-            self.error = exc
-            self.finished.set()
+            with self._cond:
+                self.error = exc
+                self.finished.set()
 
     # -- controls (main thread) ---------------------------------------------------------
     def seek(self, position: int) -> None:
-        """Play from `position` on: queued audio is dropped, the renderer restarts there."""
+        """Play from `position` on: queued audio is dropped, the renderer restarts there.
+
+        A repeat still sounding stops too: it belongs to the step being left. After a render
+        error nothing restarts: the session stays finished so the error is shown.
+        """
         position = max(0, min(position, self.timeline.duration))
         with self._cond:
+            if self.error is not None:
+                return
             self._generation += 1
             self._queue.clear()
             self._head = self._queued = 0
             self.position = self._feed_from = position
             self._fed_all = False
+            self._overlay = None
             self.finished.clear()
             self._cond.notify_all()
 
@@ -250,10 +261,14 @@ class Playback:
         self.seek(step.start)
 
     def repeat(self) -> None:
-        event = instruction(self.timeline, self.timeline.step_at(self.position).index)
-        if event is None:
+        """Say the step's whole instruction again, now, over whatever is playing."""
+        events = instruction(self.timeline, self.timeline.step_at(self.position).index)
+        if not events:
             return
-        sound = np.asarray(self.clip(event), dtype=np.float32)
+        # Rendered from the timeline so the sentences keep their gaps, and nothing else sounds.
+        only = dataclasses.replace(self.timeline, events=events)
+        start, end = events[0].start, max(e.end for e in events)
+        sound = np.concatenate(list(render(only, self.clip, start, end, block=end - start)))
         with self._cond:
             self._overlay, self._overlay_at = sound, 0
 
@@ -269,13 +284,12 @@ class Playback:
         self._feeder.join(2)
 
 
-def instruction(timeline: Timeline, step: int) -> Event | None:
-    """The step's instruction: the event with role "instruction", else its first speech."""
+def instruction(timeline: Timeline, step: int) -> tuple[Event, ...]:
+    """The step's instruction: its events with role "instruction" (one per sentence, in
+    order), else its first speech; empty when the step says nothing."""
     speech = [e for e in timeline.events if e.step == step and e.kind == "speech"]
-    for event in speech:
-        if event.role == "instruction":
-            return event
-    return speech[0] if speech else None
+    said = tuple(e for e in speech if e.role == "instruction")
+    return said or tuple(speech[:1])
 
 
 def step_start(timeline: Timeline, step: int) -> int:
@@ -320,7 +334,7 @@ def play(
     try:
         output.start(playback.fill)
         with keyboard:
-            while not playback.finished.is_set():
+            while not playback.finished.is_set() and playback.error is None:
                 for action in keyboard.read(0.02 if keyboard.active else 0.05):
                     if action == "quit":
                         output.stop(drain=False)

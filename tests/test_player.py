@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
-from tones import CUE_HZ, tone_timeline
+from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone, tone_clip, tone_timeline
 
 from coach.cli import build_session
+from coach.errors import CoachError
 from coach.keys import keys_help, parse_keymap, split_keys
-from coach.player import Playback
-from coach.render import Sounds
+from coach.player import VOLUME_RANGE_DB, Playback
+from coach.render import CEILING_DBTP, Sounds, render
 
 TONES = str(Path(__file__).with_name("tones.py"))
 MS = RATE // 1000
@@ -205,6 +206,24 @@ def test_next_back_and_repeat(pulse):
         assert 0 <= delay <= 0.1, delay
 
 
+def test_repeat_replays_every_sentence_of_the_instruction(pulse):
+    # Step 1's instruction is two bursts (500 Hz, then 600 Hz 250 ms later); r at 1.0 s.
+    code, _, err, capture, (rep, _) = run_tones(
+        pulse,
+        ["--steps", "2", "--step-seconds", "3", "--parts", "2"],
+        actions=[(1.0, "r"), (1.8, "q")],
+    )
+    assert code == 0, err
+    speech = [(o, pitch(capture, o)) for o in capture.onsets()]
+    speech = [(o, hz) for o, hz in speech if abs(hz - CUE_HZ) > 50]
+    # Both parts at the start, then both again after r.
+    assert [round(hz, -2) for _, hz in speech] == [step_hz(1, 1), step_hz(1, 2)] * 2, speech
+    (first, _), (second, _) = speech[2:]
+    assert 0 <= capture.time_of(first) - rep <= 0.1
+    # The parts keep their spacing on the timeline.
+    assert abs(second - first - (INSTRUCTION + PART_GAP)) <= 5 * MS
+
+
 def test_ctrl_c_stops_at_once_and_says_how_to_resume(pulse):
     code, out, err, capture, (interrupt,) = run_tones(
         pulse, ["--steps", "3", "--step-seconds", "3"], actions=[(3.1, "\x03")]
@@ -238,39 +257,54 @@ def test_pedal_keys_from_the_key_map(pulse):
 
 
 def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
     (tmp_path / "alsa").mkdir()
     # An ALSA default that points at a card that does not exist, and no PulseAudio.
     (tmp_path / "alsa" / "asoundrc").write_text("pcm.!default { type hw card 9 }\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
     env.update(XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
     proc = subprocess.run(
-        [sys.executable, TONES, "--no-keys"], env=env, capture_output=True, text=True, timeout=20
+        [sys.executable, "-m", "coach", "play", str(routine)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert "no audio output device" in lines[0] and "coach export" in lines[0]
+    assert lines[0].startswith("coach: no audio output device"), lines[0]
+    assert "coach export" in lines[0]
 
 
-def test_device_vanishing_mid_session():
+def test_device_vanishing_mid_session(tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
     server = PulseServer().start()
     try:
         proc = subprocess.Popen(
-            [sys.executable, TONES, "--no-keys", "--steps", "4"],
-            env=server.env,
+            [sys.executable, "-m", "coach", "play", str(routine)],
+            env=dict(server.env, XDG_CACHE_HOME=str(tmp_path / "cache")),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.5)
+        # The first status line comes once the device plays; the sound server dies 1 s later.
+        assert proc.stdout.readline().startswith("Step 1 of 2")
+        time.sleep(1.0)
         server.proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=20)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         server.stop()
     assert proc.returncode == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert "went away" in lines[0] and "--from-step 2" in lines[0]
+    assert lines[0].startswith("coach: the audio output device went away"), lines[0]
+    assert f"To resume: coach play {routine} --from-step 1" in lines[0]
 
 
 def test_key_map_and_escape_sequences():
@@ -398,3 +432,69 @@ def test_what_plays_live_is_what_export_writes(pulse, tmp_path):
     written = exported[first_exported : first_exported + n].astype(np.int32)
     assert len(live) == n
     assert np.abs(live - written).max() <= 2  # float -> 16-bit rounding in the sound server
+
+
+def pull(playback: Playback, n: int) -> np.ndarray:
+    """The next `n` timeline samples the device would get, as soon as the renderer has them."""
+    got, total = [], 0
+    deadline = time.monotonic() + 5
+    while total < n and time.monotonic() < deadline:
+        out = np.empty(min(512, n - total), np.float32)
+        before = playback.position
+        playback.fill(out)
+        done = playback.position - before
+        got.append(out[:done].copy())
+        total += done
+        if not done:
+            time.sleep(0.002)
+    assert total == n, "the renderer did not deliver in 5 s"
+    return np.concatenate(got)
+
+
+def test_a_render_error_survives_a_seek():
+    timeline = tone_timeline(3)
+    second = timeline.steps[1]
+
+    def failing(event):
+        if event.step == 2:
+            raise CoachError("espeak-ng failed")
+        return tone_clip(event)
+
+    playback = Playback(timeline, failing, start=second.start)
+    try:
+        assert playback.finished.wait(5)
+        playback.next_step()  # n pressed before the main loop noticed the error
+        assert playback.finished.is_set()
+        assert str(playback.error) == "espeak-ng failed"
+    finally:
+        playback.close()
+
+
+def test_full_level_speech_is_not_clipped_at_maximum_volume():
+    timeline = tone_timeline(1)
+    peak = 10 ** (CEILING_DBTP / 20)  # speech clips peak at the true-peak ceiling
+    playback = Playback(timeline, lambda e: tone(440.0, e.length) * (peak / 0.5))
+    try:
+        for _ in range(20):
+            playback.louder()
+        assert playback.volume_db == VOLUME_RANGE_DB[1]
+        heard = pull(playback, INSTRUCTION)
+    finally:
+        playback.close()
+    gain = 10 ** (playback.volume_db / 20)
+    expected = tone(440.0, INSTRUCTION) * (peak / 0.5) * gain
+    assert np.abs(heard - expected).max() < 1e-4  # the same wave, only louder: no flat tops
+
+
+def test_a_seek_ends_a_repeat():
+    timeline = tone_timeline(3)
+    playback = Playback(timeline, tone_clip, start=RATE)  # 1 s into step 1
+    try:
+        playback.repeat()
+        playback.next_step()  # n right after r: step 2 opens on its own
+        heard = pull(playback, INSTRUCTION)
+    finally:
+        playback.close()
+    second = timeline.steps[1].start
+    expected = next(render(timeline, tone_clip, second, second + INSTRUCTION, INSTRUCTION))
+    assert np.abs(heard - expected).max() < 1e-6
