@@ -173,6 +173,8 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     import contextlib
     import shlex
 
+    from click.core import ParameterSource
+
     from coach.keys import parse_keymap
     from coach.music import MUSIC_OFFSET_LU, Music
     from coach.player import play as play_live
@@ -186,6 +188,11 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
     if music:
         resume += ["--music", music]
+    if no_keys:
+        resume.append("--no-keys")
+    # Keys bound on the command line go into the hint; $COACH_KEYS will still be set next time.
+    if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
+        resume += ["--keys", keys_spec]
     with contextlib.ExitStack() as stack:
         bed = None
         if music:  # opened first: a file that is not audio fails before any synthesis

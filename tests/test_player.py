@@ -374,7 +374,10 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     ]
     recorder = pulse.record()
     proc = subprocess.Popen(
-        [*coach, "play", str(routine)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*coach, "play", str(routine), "--keys", "next=PAGEDOWN"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     time.sleep(first_sound(recorder) + 6.0 - time.monotonic())
     proc.send_signal(signal.SIGINT)
@@ -382,7 +385,8 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     capture = recorder.stop()
     assert proc.returncode == 130, err
     assert out.decode().splitlines()[0].startswith("Step 1 of 2")
-    assert f"coach play {routine} --from-step 1" in out.decode()
+    # The hint brings back the pedal keys too.
+    assert f"coach play {routine} --keys next=PAGEDOWN --from-step 1" in out.decode()
     heard = np.array(capture.onsets(threshold=0.01))
     # Pauses inside a phrase add onsets of their own: each timeline onset needs one heard
     # at its place.
