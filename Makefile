@@ -4,16 +4,16 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 # System tools the coach runs: speech (espeak-ng), encoding (ffmpeg), the audio output
 # (PortAudio) and, for the player's end-to-end tests, a PulseAudio null sink and its recorder.
-APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils sox
+APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system play test lint bench clean
+.PHONY: setup system play test bench clean
 
 setup: system $(VENV)/.installed
 
 system:
 	@missing=""; \
-	for cmd in espeak-ng ffmpeg ffprobe pulseaudio parec sox; do \
+	for cmd in espeak-ng ffmpeg ffprobe pulseaudio parec; do \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
 	if [ -n "$$missing" ]; then \

@@ -11,6 +11,8 @@ import click
 
 from coach import __version__
 from coach.errors import CoachError, RoutineError
+from coach.preview import FORMATS as PREVIEW_FORMATS
+from coach.routine import RATE_RANGE
 from coach.timeline import clock
 
 
@@ -34,7 +36,7 @@ SHARED_OPTIONS = (
     click.option("--voice", help="Speech voice (see `coach voices`). Default: the routine's."),
     click.option(
         "--rate",
-        type=click.IntRange(80, 300),
+        type=click.IntRange(*RATE_RANGE),
         help="Speaking rate in words a minute. Default: the routine's, else 120.",
     ),
     click.option(
@@ -198,7 +200,8 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         if music:  # opened first: a file that is not audio fails before any synthesis
             bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
         session = build_session(routine, **options)
-        # The same sound as `coach export`: calibrated to the same loudness (cached after once).
+        # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very samples;
+        # lossy formats keep 1 dB more headroom for their codecs). Measured once, then cached.
         sounds = calibrated(session.timeline, Sounds(session.speech, session.cues))
         return play_live(
             session.timeline,
@@ -278,7 +281,7 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json", "srt", "vtt"]),
+    type=click.Choice(PREVIEW_FORMATS),
     default="text",
     show_default=True,
     help="text: a table for the terminal; json: the exact timeline; srt/vtt: subtitles.",

@@ -108,6 +108,13 @@ def _decode(name: str, rate: int) -> np.ndarray:
     return sound
 
 
+def decode_command(path: Path, rate: int, before_input: tuple[str, ...] = ()) -> list[str]:
+    """ffmpeg decoding `path`'s first audio stream to raw mono int16 at `rate` on stdout."""
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", *before_input]
+    cmd += ["-i", str(path), "-map", "0:a:0", "-vn"]
+    return [*cmd, "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"]
+
+
 def _ffmpeg_decode(path: Path, rate: int) -> np.ndarray:
     """`path` decoded, mixed to mono and resampled to `rate` by ffmpeg, as int16.
 
@@ -117,10 +124,8 @@ def _ffmpeg_decode(path: Path, rate: int) -> np.ndarray:
     """
     import numpy as np
 
-    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(path)]
-    cmd += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"]
     try:
-        done = subprocess.run(cmd, capture_output=True, check=False)
+        done = subprocess.run(decode_command(path, rate), capture_output=True, check=False)
     except FileNotFoundError:
         raise CueError("ffmpeg is not installed: install it (e.g. `make setup`)") from None
     if done.returncode != 0 or not done.stdout:

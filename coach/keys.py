@@ -101,7 +101,7 @@ def parse_keymap(spec: str | None) -> dict[str, str]:
         if action not in rebound:
             rebound.add(action)
             keymap = {k: a for k, a in keymap.items() if a != action}
-        keymap[key_code(key.strip() or key)] = action  # a bare " " is SPACE
+        keymap[key_code(key.strip())] = action
     return keymap
 
 

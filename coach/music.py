@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.cues import decode_command
 from coach.errors import CoachError
 from coach.timeline import SAMPLE_RATE, Event
 
@@ -38,11 +39,11 @@ def _ffmpeg() -> str:
 
 
 def _decode_cmd(path: Path, loop: bool) -> list[str]:
-    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout."""
-    cmd = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin"]
-    cmd += ["-stream_loop", "-1"] if loop else ["-t", str(MEASURE_SECONDS)]
-    cmd += ["-i", str(path), "-map", "0:a:0", "-vn"]
-    return [*cmd, "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"]
+    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout, looped for ever or
+    (to measure it) its first MEASURE_SECONDS."""
+    _ffmpeg()  # a clear error when it is missing
+    before_input = ("-stream_loop", "-1") if loop else ("-t", str(MEASURE_SECONDS))
+    return decode_command(path, SAMPLE_RATE, before_input)
 
 
 def measure_loudness(path: Path) -> float:

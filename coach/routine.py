@@ -14,7 +14,7 @@ from pathlib import Path
 from coach.errors import CoachError, Problem, RoutineError
 from coach.resources import BUILTIN_CUES, cues_dir, scripts_dir
 from coach.techniques import LIBRARY, Technique
-from coach.timeline import SAMPLE_RATE
+from coach.timeline import SAMPLE_RATE, clock
 
 
 @dataclass(frozen=True)
@@ -130,12 +130,6 @@ def _string_seconds(text: str) -> Fraction | None:
         hours, minutes, secs = (Fraction(g or 0) for g in match.groups())
         return hours * 3600 + minutes * 60 + secs
     return None
-
-
-def clock(samples: int) -> str:
-    """Samples as m:ss (for messages)."""
-    total = round(samples / SAMPLE_RATE)
-    return f"{total // 60}:{total % 60:02d}"
 
 
 # ---------------------------------------------------------------------------------------------

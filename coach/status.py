@@ -10,7 +10,7 @@ from typing import TextIO
 from coach.timeline import Timeline
 
 
-def clock(samples: int, rate: int) -> str:
+def time_left(samples: int, rate: int) -> str:
     """Time left as m:ss, rounded up: "0:01" until the very end, never "0:00" too early."""
     secs = max(0, -(-samples // rate))
     return f"{secs // 60}:{secs % 60:02d}"
@@ -47,8 +47,8 @@ def block(
     lines = [
         timeline.title,
         step_line(timeline, position),
-        f"{state}{clock(step.end - position, rate)} left in step, "
-        f"{clock(timeline.duration - position, rate)} left in session, {vol}",
+        f"{state}{time_left(step.end - position, rate)} left in step, "
+        f"{time_left(timeline.duration - position, rate)} left in session, {vol}",
         next_line(timeline, position),
     ]
     if keys:
@@ -83,7 +83,7 @@ class StatusView:
         step = timeline.step_at(position)
         if step.index != self._step:
             self._step = step.index
-            left = clock(timeline.duration - step.start, timeline.sample_rate)
+            left = time_left(timeline.duration - step.start, timeline.sample_rate)
             print(f"{step_line(timeline, position)}. {left} left. {next_line(timeline, position)}",
                   file=self.out, flush=True)  # fmt: skip
 

@@ -18,16 +18,6 @@ SAMPLE_RATE = 22050
 EventKind = Literal["speech", "cue"]
 
 
-def seconds(samples: int, rate: int = SAMPLE_RATE) -> float:
-    """A sample position as seconds (for display and JSON only)."""
-    return samples / rate
-
-
-def samples(secs: float, rate: int = SAMPLE_RATE) -> int:
-    """Seconds as the nearest whole sample."""
-    return round(secs * rate)
-
-
 def clock(n: int, rate: int = SAMPLE_RATE, tenths: bool = False) -> str:
     """A sample position as m:ss (or m:ss.s); hours roll into minutes, as on a kitchen timer."""
     if tenths:
@@ -96,7 +86,7 @@ class Timeline:
 
     def to_dict(self) -> dict:
         """The machine-readable timeline (`coach preview --format json`), times in seconds."""
-        sec = lambda n: round(n / self.sample_rate, 6)  # noqa: E731
+        sec = lambda n: round(n / self.sample_rate, 6)  # noqa: E731  (display only)
         events = []
         for e in self.events:
             item = {

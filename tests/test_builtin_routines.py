@@ -67,8 +67,11 @@ def test_classic_back_follows_the_guide_in_order():
     assert first_use == sorted(first_use)
 
 
-def test_classic_back_checks_pressure_at_about_four_and_a_half_minutes():
-    assert ROUTINES["classic-back"].coaching.check_in_first == 270 * SR
+def test_classic_back_asks_about_the_pressure_at_about_four_and_a_half_minutes():
+    timeline = compile_routine(ROUTINES["classic-back"], Speech(), Cues())
+    first = next(e for e in timeline.events if e.role == "check-in")
+    assert "pressure" in first.text.lower()
+    assert 270 * SR <= first.start <= 285 * SR  # "about 4:30", and within the first five
 
 
 @pytest.mark.parametrize(
