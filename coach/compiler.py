@@ -22,7 +22,7 @@ from typing import Protocol
 
 from coach.errors import Problem, RoutineError
 from coach.routine import Routine, Step
-from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline, clock
+from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline, clock, step_at
 
 S = SAMPLE_RATE
 PAUSE = S  # between two separate things said (domain notes: leave room to breathe)
@@ -181,12 +181,13 @@ def compile_routine(
     for step in steps:
         starts.append(starts[-1] + step.duration)
     duration = starts[-1]
+    spans = tuple(
+        StepSpan(s.index, s.title, s.technique, s.area, starts[i], starts[i] + s.duration)
+        for i, s in enumerate(steps)
+    )
 
     def step_of(t: int) -> int:
-        for i, step in enumerate(steps):
-            if t < starts[i] + step.duration:
-                return step.index
-        return steps[-1].index
+        return step_at(spans, t).index
 
     openings = [_opening(routine, i, safety) for i in range(len(steps))]
     heads_ups = [[_Item("speech", "next", f"Next: {s.title}.")] for s in steps[1:]]
@@ -312,10 +313,6 @@ def compile_routine(
                 layout.events.append(Event("cue", t, t + tick_len, step.index, "tick", name="tick"))
                 t += period
 
-    spans = tuple(
-        StepSpan(s.index, s.title, s.technique, s.area, starts[i], starts[i] + s.duration)
-        for i, s in enumerate(steps)
-    )
     return Timeline(
         title=routine.title,
         duration=duration,

@@ -61,6 +61,14 @@ class StepSpan:
     end: int
 
 
+def step_at(steps: tuple[StepSpan, ...], position: int) -> StepSpan:
+    """The step of `steps` (in order, tiling the session) playing at `position`."""
+    for step in steps:
+        if position < step.end:
+            return step
+    return steps[-1]
+
+
 @dataclass(frozen=True)
 class Timeline:
     title: str
@@ -76,10 +84,7 @@ class Timeline:
 
     def step_at(self, position: int) -> StepSpan:
         """The step playing at `position` (the last one at or past the end)."""
-        for step in self.steps:
-            if position < step.end:
-                return step
-        return self.steps[-1]
+        return step_at(self.steps, position)
 
     def speech(self) -> tuple[Event, ...]:
         return tuple(e for e in self.events if e.kind == "speech")
