@@ -88,6 +88,10 @@ def test_quick_relief_switches_at_two_fifteen():
     (step,) = [s for s in routine.steps if s.title == "Shoulder kneading"]
     start = step_starts(routine)[step.index - 1]
     assert start + step.reminders[0].at == 135 * SR
+    # ...and that is where it is said.
+    timeline = compile_routine(routine, Speech(), Cues())
+    (switch,) = [e for e in timeline.speech() if e.text.startswith("Switch sides")]
+    assert switch.start == 135 * SR
 
 
 def test_self_massage_holds_tender_spots_and_spares_the_lower_back():

@@ -32,6 +32,8 @@ def dbfs(x: np.ndarray) -> float:
 
 def test_every_builtin_name_has_a_sound():
     assert set(EXPECTED_SECONDS) == set(BUILTIN_CUES)
+    # What a routine may name is exactly what ships in audio_cues/.
+    assert {p.stem for p in cues_dir().glob("*.wav")} == set(BUILTIN_CUES)
 
 
 @pytest.mark.parametrize("name", BUILTIN_CUES)
