@@ -286,3 +286,14 @@ def test_building_the_package_gives_no_license_deprecation_warning(tmp_path):
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert "license" not in (built.stdout + built.stderr).lower()
+
+
+def test_the_documented_french_example_covers_every_line(tmp_path):
+    docs = (ROOT / "docs" / "routines.md").read_text(encoding="utf-8")
+    section = docs.split("## `[phrases]`", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "soir.toml"
+    path.write_text(example, encoding="utf-8")
+    routine = load_routine(path)
+    assert routine.language == "fr" and english_lines(routine) == []
+    assert set(routine.phrases) == {"safety", "check_ins", "posture", "next", "halfway", "ending"}
