@@ -381,8 +381,11 @@ def builtin_routines() -> list[Path]:
 def find_routine(name_or_path: str | Path) -> Path:
     """An existing routine file, or a built-in routine by name ("classic-back[.toml]")."""
     given = str(name_or_path)
-    if given.strip() and Path(given).exists():  # Path("") would be the current folder
-        return Path(given)
+    try:
+        if given.strip() and Path(given).exists():  # Path("") would be the current folder
+            return Path(given)
+    except OSError as e:  # e.g. a name too long for the file system
+        raise CoachError(f"{show(given)}: {e.strerror}; give a routine .toml file") from None
     builtins = {p.stem: p for p in builtin_routines()}
     stem = given.removesuffix(".toml")
     if stem in builtins:

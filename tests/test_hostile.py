@@ -98,6 +98,11 @@ def test_a_folder_is_named_as_one(tmp_path):
     )
 
 
+def test_a_name_too_long_for_the_file_system_is_one_short_line():
+    line = one_line(coach("check", "a" * 5000, bounded=True))
+    assert line == f'coach: "{"a" * 57}...": File name too long; give a routine .toml file'
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
