@@ -12,7 +12,7 @@ import click
 from coach import __version__
 from coach.errors import CoachError, RoutineError
 from coach.preview import FORMATS as PREVIEW_FORMATS
-from coach.routine import RATE_RANGE
+from coach.routine import MAX_HOURS, RATE_RANGE
 from coach.timeline import clock
 
 
@@ -30,7 +30,7 @@ class Number(click.FloatRange):
 SHARED_OPTIONS = (
     click.option(
         "--minutes",
-        type=Number(min=0, min_open=True, max=600),
+        type=Number(min=0, min_open=True, max=MAX_HOURS * 60),
         help="Stretch or shrink the routine to this many minutes, keeping every instruction.",
     ),
     click.option("--voice", help="Speech voice (see `coach voices`). Default: the routine's."),
@@ -83,10 +83,16 @@ def build_session(
 ) -> Session:
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
-    from coach.routine import find_routine, load_routine
+    from coach.routine import english_lines, find_routine, load_routine
     from coach.speech import Estimate, Speech, SpeechError
 
     routine = load_routine(find_routine(routine_arg))
+    if english := english_lines(routine, safety=False if no_safety else None):
+        click.echo(
+            f'coach: warning: {routine.path}: language "{routine.language}", but the coach\'s own '
+            f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}",
+            err=True,
+        )
     rate = rate or routine.rate
     if estimate:
         speech = Estimate(rate) if rate else Estimate()

@@ -73,9 +73,32 @@ class _Item:
 
 
 def sentences(text: str) -> list[str]:
-    """Split narration into sentences: each is its own clip, with a short pause between."""
-    parts = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
-    return [p for p in parts if p]
+    """Split narration into phrases: each is its own clip, with a short pause between.
+
+    Phrases are sentences; a sentence of more than 25 words (about 11 s at 120 words a minute)
+    is cut at its commas, semicolons and colons, joining short clauses back up to 25 words, and
+    a clause still longer into even runs of at most 25 words. So no one clip is huge: a single
+    unpunctuated 500-word clip took 484 MB to normalize, 5000 words 3.86 GB.
+    """
+    limit = 25
+    phrases: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+        if len(sentence.split()) <= limit:
+            phrases += [sentence] if sentence else []
+            continue
+        run: list[str] = []
+        for clause in re.split(r"(?<=[,;:])\s+", sentence):
+            words = clause.split()
+            if run and len(run) + len(words) > limit:
+                phrases.append(" ".join(run))
+                run = []
+            while len(words) > limit:  # even runs: 60 words make 20 + 20 + 20, not 25 + 25 + 10
+                size = -(-len(words) // -(-len(words) // limit))
+                phrases.append(" ".join(words[:size]))
+                words = words[size:]
+            run += words
+        phrases.append(" ".join(run))
+    return phrases
 
 
 def scale_steps(steps: tuple[Step, ...], total: int) -> tuple[Step, ...]:

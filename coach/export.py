@@ -92,14 +92,14 @@ def check_output(
 
     Cheap, so the CLI calls it before synthesizing anything.
     """
+    if out.is_dir():  # before the format: "." has no extension, but that is not the point
+        raise CoachError(f"{out} is a folder: give a file name with -o")
     name = export_format(out, fmt)
     folder = out.parent
     if not folder.is_dir():
         raise CoachError(f"output folder {folder} does not exist: create it or choose another")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise CoachError(f"output folder {folder} is not writable: choose another with -o")
-    if out.is_dir():
-        raise CoachError(f"{out} is a folder: give a file name with -o")
     if transcript_path(out, transcript) == out:
         raise CoachError(f"{out} would be overwritten by its own transcript: name it .{name}")
     if (FORMATS[name].codec or music is not None) and shutil.which("ffmpeg") is None:

@@ -52,8 +52,11 @@ def measure_loudness(path: Path) -> float:
     Measured on the very mono stream that will be mixed in (ffmpeg's downmix inside a filter
     graph differs from `-ac 1` by 3 dB).
     """
-    if not path.is_file():
+    if not path.exists():
         raise CoachError(f"music file {path} does not exist: give the path of an audio file")
+    if not path.is_file():  # a folder, or a device like /dev/zero that never ends
+        what = "a folder" if path.is_dir() else "not a regular file"
+        raise CoachError(f"music {path} is {what}: give the path of an audio file")
     decoder = subprocess.Popen(
         _decode_cmd(path, loop=False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import importlib.util
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,6 +35,9 @@ CUE_OFFSET_LU = -5.0
 TICK_OFFSET_LU = -16.0
 # True-peak ceiling of every clip: 1.5 dB of room under full scale, as broadcasters keep.
 CEILING_DBTP = -1.5
+# Normalized clips kept in memory (6 minutes of float32 sound): every clip of a usual routine,
+# while the 36 minutes of a 5000-word instruction (190 MB) come back from the cache folder.
+CLIP_MEMORY = 32_000_000
 
 
 class Sounds:
@@ -41,8 +45,9 @@ class Sounds:
 
     Normalizing per clip instead of per file keeps every phrase equally loud and costs
     milliseconds, where normalizing a whole hour with ffmpeg's loudnorm takes ~50 s. Normalized
-    clips are kept in memory and in the cache folder (keyed by the raw clip, the target and the
-    normalizer's source), so a second export of the same routine normalizes nothing.
+    clips are kept in the cache folder (keyed by the raw clip, the target and the normalizer's
+    source), so a second export of the same routine normalizes nothing, and the most recently
+    used ones, up to CLIP_MEMORY bytes, in memory.
     """
 
     def __init__(
@@ -58,7 +63,8 @@ class Sounds:
         self.loudness = loudness
         self.ceiling_dbtp = ceiling_dbtp
         self.cache_dir = cache_dir
-        self._clips: dict[tuple[str, str], tuple[str, np.ndarray]] = {}
+        self._clips: OrderedDict[tuple[str, str], tuple[str, np.ndarray]] = OrderedDict()
+        self._held = 0  # bytes of sound in self._clips
 
     @functools.cached_property
     def _cache(self) -> Path:
@@ -84,6 +90,11 @@ class Sounds:
             recipe = f"{_normalizer_digest()} {target:.4f} {self.ceiling_dbtp:.4f}".encode()
             key = hashlib.sha256(recipe + raw.astype("<i2").tobytes()).hexdigest()
             found = self._clips[name] = (key, self._normalized(key, raw, target))
+            self._held += found[1].nbytes
+            while self._held > CLIP_MEMORY and len(self._clips) > 1:
+                self._held -= self._clips.popitem(last=False)[1][1].nbytes
+        else:
+            self._clips.move_to_end(name)
         return found
 
     def _normalized(self, key: str, raw: np.ndarray, target: float) -> np.ndarray:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import bisect
 import difflib
 import math
+import os
 import re
+import stat
+import string
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -66,6 +69,7 @@ class Routine:
     language: str = "en"
     voice: str | None = None
     rate: int | None = None  # words per minute
+    phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def duration(self) -> int:
@@ -76,6 +80,11 @@ class Routine:
 # Durations
 
 _DURATION_HELP = 'use 90, "90s", "2m", "1m30s" or "1:30"'
+# The longest a duration, and a whole routine, may be. Far beyond any massage, and it bounds
+# the work: "9999h" took over 120 s to check, "999999h" never finished. A day of 16-bit mono
+# audio at 22050 Hz is 3.8 GB, under the 4 GiB a WAV file can hold.
+MAX_HOURS = 24
+MAX_DURATION = MAX_HOURS * 3600 * SAMPLE_RATE
 _NUM = r"(\d+(?:\.\d+)?)"
 _UNITS = re.compile(rf"^(?:{_NUM}\s*h)?\s*(?:{_NUM}\s*m)?\s*(?:{_NUM}\s*s)?$")
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):([0-5]\d(?:\.\d+)?)$")
@@ -86,7 +95,7 @@ def show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{value}"' if len(value) <= 60 else f'"{value[:57]}..."'
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
@@ -98,14 +107,18 @@ def parse_duration(value: object) -> int:
     """A duration from a routine file as whole samples; ValueError says what is wrong.
 
     Numbers are seconds (90, 90.5, "90"); strings may use units ("90s", "2m", "1m30s", "1h")
-    or a clock ("1:30", "1:02:03"). Zero and negative durations are refused.
+    or a clock ("1:30", "1:02:03"). Zero and negative durations are refused, and so are
+    durations over MAX_HOURS.
     """
     not_duration = ValueError(f"{show(value)} is not a duration; {_DURATION_HELP}")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise not_duration
     if isinstance(value, str):
         text = value.strip().lower()
-        secs = _string_seconds(text)
+        try:
+            secs = _string_seconds(text)
+        except ValueError:  # a number of over 4300 digits: Python refuses to convert it
+            raise not_duration from None
         if secs is None:
             if text.startswith("-") and _string_seconds(text[1:].strip()) is not None:
                 raise ValueError(f"{show(value)} must be more than zero")
@@ -116,6 +129,10 @@ def parse_duration(value: object) -> int:
         secs = Fraction(value)
     if secs <= 0:
         raise ValueError(f"{show(value)} must be more than zero")
+    if secs * SAMPLE_RATE > MAX_DURATION:
+        raise ValueError(
+            f'{show(value)} is over the {MAX_HOURS}-hour maximum; use at most "{MAX_HOURS}h"'
+        )
     return round(secs * SAMPLE_RATE)
 
 
@@ -291,6 +308,17 @@ class _Locator:
         self.i = end + 1
 
 
+def _only_title(text: str) -> bool:
+    """Whether `text` holds {title}, and no other field, so `text.format(title=...)` works."""
+    try:
+        fields = [
+            (f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None
+        ]
+    except ValueError:  # a lone brace
+        return False
+    return bool(fields) and all(field == ("title", "", None) for field in fields)
+
+
 def _escaped(text: str, pos: int) -> bool:
     """Whether the character at `pos` follows an odd number of backslashes."""
     backslashes = 0
@@ -302,7 +330,21 @@ def _escaped(text: str, pos: int) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Loading
 
-TOP_KEYS = ("title", "description", "language", "voice", "rate", "coaching", "techniques", "steps")
+TOP_KEYS = (
+    "title",
+    "description",
+    "language",
+    "voice",
+    "rate",
+    "phrases",
+    "coaching",
+    "techniques",
+    "steps",
+)
+# The coach's own words a routine may give in its language ([phrases]): lists of lines said in
+# turn, and single lines. "next" names the coming step with {title}.
+PHRASE_LISTS = ("safety", "check_ins", "posture")
+PHRASE_TEXTS = ("next", "halfway", "ending")
 COACHING_KEYS = (
     "partner",
     "safety_notice",
@@ -319,6 +361,8 @@ COACHING_KEYS = (
 TECHNIQUE_KEYS = ("label", "say", "tempo", "pressure", "cautions", "per_minute")
 STEP_KEYS = ("technique", "area", "duration", "title", "say", "cue", "reminders")
 REMINDER_KEYS = ("at", "say")
+# Routine files are a few KB; a cap keeps a huge or endless file (a device) from filling memory.
+MAX_FILE_BYTES = 1_000_000
 RATE_RANGE = (80, 300)  # words a minute: slower drags, faster cannot be followed mid-stroke
 # Partner massages check pressure within the first five minutes, then now and then, and remind
 # the giver of their posture; self-massage has nobody to ask.
@@ -337,8 +381,11 @@ def builtin_routines() -> list[Path]:
 def find_routine(name_or_path: str | Path) -> Path:
     """An existing routine file, or a built-in routine by name ("classic-back[.toml]")."""
     given = str(name_or_path)
-    if given.strip() and Path(given).exists():  # Path("") would be the current folder
-        return Path(given)
+    try:
+        if given.strip() and Path(given).exists():  # Path("") would be the current folder
+            return Path(given)
+    except OSError as e:  # e.g. a name too long for the file system
+        raise CoachError(f"{show(given)}: {e.strerror}; give a routine .toml file") from None
     builtins = {p.stem: p for p in builtin_routines()}
     stem = given.removesuffix(".toml")
     if stem in builtins:
@@ -352,18 +399,46 @@ def find_routine(name_or_path: str | Path) -> Path:
     )
 
 
+def english_lines(routine: Routine, safety: bool | None = None) -> list[str]:
+    """The coach's own lines that stay English in a routine whose language is not English.
+
+    Names each `[phrases]` key the routine's coaching needs and does not give, then each library
+    technique whose English words it speaks; empty for English routines and for routines that
+    give them all. `safety` overrides the routine's safety notice setting.
+    """
+    if routine.language.lower().replace("_", "-").split("-")[0] == "en":
+        return []
+    coaching = routine.coaching
+    needed = {
+        "safety": coaching.safety_notice if safety is None else safety,
+        "check_ins": coaching.check_in_first is not None,
+        "posture": coaching.posture_every is not None,
+        "next": coaching.heads_up and len(routine.steps) > 1,
+        "halfway": coaching.halfway,
+        "ending": True,
+    }
+    lines = [
+        f"phrases.{key}" for key, need in needed.items() if need and key not in routine.phrases
+    ]
+    for step in routine.steps:
+        technique = routine.techniques[step.technique]
+        if technique is LIBRARY.get(step.technique) and (
+            coaching.tempo
+            or coaching.cautions
+            or step.say == technique.say
+            or technique.label in step.title
+        ):
+            lines.append(f"techniques.{step.technique}")
+    return list(dict.fromkeys(lines))
+
+
 def load_routine(path: str | Path) -> Routine:
     """Read and validate a routine file; every problem found is reported, each with its line."""
     where = str(path)
     file = Path(path)
     if not file.exists():
         raise CoachError(f"{where}: no such file; check the path (built-in routines need no path)")
-    if file.is_dir():
-        raise CoachError(f"{where}: is a folder; give a routine .toml file")
-    try:
-        raw = file.read_bytes()
-    except OSError as e:
-        raise CoachError(f"{where}: cannot read it ({e.strerror})") from None
+    raw = _read(file, where)
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
@@ -374,7 +449,46 @@ def load_routine(path: str | Path) -> Routine:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise RoutineError([_toml_problem(where, text, str(e))]) from None
+    except RecursionError:
+        problem = Problem(where, 1, "not valid TOML: lists or tables nested too deeply")
+        raise RoutineError([problem]) from None
+    except ValueError:  # tomllib passes on Python's refusal of integers over 4300 digits
+        digits = re.search(r"\d{4300}", text)
+        line = text.count("\n", 0, digits.start()) + 1 if digits else 1
+        problem = Problem(where, line, "not valid TOML: a number too long to read")
+        raise RoutineError([problem]) from None
     return _Loader(where, file, data, _Locator(text)).routine()
+
+
+def _read(file: Path, where: str) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_FILE_BYTES; CoachError if not.
+
+    Checked on the open file, so nothing can swap it in between: `/dev/zero` once grew to 13 GB
+    in 30 s, and a FIFO hung silently (O_NONBLOCK lets one open without a writer).
+    """
+    try:
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise CoachError(f"{where}: cannot read it ({e.strerror})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise CoachError(f"{where}: is a folder; give a routine .toml file")
+        raise CoachError(
+            f"{where}: not a regular file (a device, pipe or socket); give a routine .toml file"
+        )
+    with os.fdopen(fd, "rb") as f:
+        try:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        except OSError as e:
+            raise CoachError(f"{where}: cannot read it ({e.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise CoachError(
+            f"{where}: over {MAX_FILE_BYTES // 1_000_000} MB, too large for a routine file "
+            "(the built-in ones are under 4 KB); give a routine .toml file"
+        )
+    return raw
 
 
 def _toml_problem(where: str, text: str, message: str) -> Problem:
@@ -412,6 +526,7 @@ class _Loader:
         language = self.text(data, "language", (), "", 'use a code like "en"') or "en"
         voice = self.text(data, "voice", (), "", 'use an espeak-ng voice like "en-us"')
         rate = self.rate(data)
+        phrases = self.phrases(self.table(data, "phrases", ("phrases",), ""))
         coaching = self.coaching(self.table(data, "coaching", ("coaching",), ""))
         self.own_techniques(self.table(data, "techniques", ("techniques",), ""))
         steps = self.steps(data.get("steps"))
@@ -428,6 +543,7 @@ class _Loader:
             language=language,
             voice=voice,
             rate=rate,
+            phrases=phrases,
         )
 
     # -- generic checks ---------------------------------------------------------------------
@@ -500,6 +616,46 @@ class _Loader:
             )
             return None
         return value
+
+    def phrases(self, table: dict) -> dict[str, tuple[str, ...]]:
+        ctx = "[phrases]: "
+        self.keys(table, PHRASE_LISTS + PHRASE_TEXTS, ("phrases",), ctx)
+        found: dict[str, tuple[str, ...]] = {}
+        hint = "write what the coach should say, or leave the key out"
+        for key in PHRASE_LISTS:
+            value = table.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, list) or not value:
+                self.problem(
+                    self.at("phrases", key),
+                    f'{ctx}{key} must be a list of lines like ["...", "..."], not {show(value)}',
+                )
+                continue
+            lines = []
+            for j, item in enumerate(value):
+                tidy = " ".join(item.split()) if isinstance(item, str) else ""
+                if not tidy:
+                    what = (
+                        f"is empty; {hint}"
+                        if isinstance(item, str)
+                        else (f"must be text in quotes, not {show(item)}")
+                    )
+                    self.problem(self.at("phrases", key, j), f"{ctx}{key} entry {j + 1} {what}")
+                lines.append(tidy)
+            if all(lines):
+                found[key] = tuple(lines)
+        for key in PHRASE_TEXTS:
+            text = self.text(table, key, ("phrases",), ctx, hint)
+            if text and key == "next" and not _only_title(text):
+                self.problem(
+                    self.at("phrases", key),
+                    f'{ctx}next must name the coming step as {{title}}, like "Next: {{title}}.", '
+                    "with no other braces",
+                )
+            elif text:
+                found[key] = (text,)
+        return found
 
     def coaching(self, table: dict) -> Coaching:
         ctx = "[coaching]: "
@@ -580,8 +736,19 @@ class _Loader:
         if not value:
             self.problem(self.at("steps"), f"no steps; {add}")
             return ()
-        steps = (self.step(n, table) for n, table in enumerate(value, 1))
-        return tuple(s for s in steps if s is not None)
+        steps = tuple(s for n, t in enumerate(value, 1) if (s := self.step(n, t)) is not None)
+        total = 0
+        for step in steps:
+            total += step.duration
+            if total > MAX_DURATION:
+                self.problem(
+                    step.line,
+                    f"step {step.index} ({step.title}): the steps up to here add up to "
+                    f"{total / 3600 / SAMPLE_RATE:.3g} hours, over the {MAX_HOURS}-hour maximum; "
+                    "shorten or remove steps",
+                )
+                break
+        return steps
 
     def step(self, index: int, table: dict) -> Step | None:
         path = ("steps", index - 1)

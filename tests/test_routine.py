@@ -290,7 +290,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(tmp_path):
     assert line == 2
     assert message == (
         'unknown key "zzz"; allowed here: '
-        "title, description, language, voice, rate, coaching, techniques, steps"
+        "title, description, language, voice, rate, phrases, coaching, techniques, steps"
     )
 
 
@@ -638,3 +638,59 @@ def test_the_documented_example_loads(tmp_path):
 def test_find_routine_empty_name():
     with pytest.raises(CoachError, match=r'^unknown routine ""; built-in routines: classic-back'):
         find_routine("")
+
+
+# --- [phrases] ----------------------------------------------------------------------------
+
+
+def phrases(*lines: str) -> str:
+    """GOOD with a [phrases] table after the title; the table's first key is on line 4."""
+    return GOOD.replace("\n\n", "\n\n[phrases]\n" + "\n".join(lines) + "\n\n", 1)
+
+
+def test_phrases_load_as_tuples_with_whitespace_tidied(tmp_path):
+    text = phrases(
+        'check_ins = ["Ça va,   la pression ?", "Plus doux ?"]',
+        'next = "Ensuite : {title}."',
+        'ending = "C\'est fini."',
+    )
+    routine = load_routine(write(tmp_path, text))
+    assert routine.phrases == {
+        "check_ins": ("Ça va, la pression ?", "Plus doux ?"),
+        "next": ("Ensuite : {title}.",),
+        "ending": ("C'est fini.",),
+    }
+    assert load_routine(write(tmp_path, GOOD)).phrases == {}
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        (['chek_ins = ["x"]'], 4, 'unknown key "chek_ins" (did you mean "check_ins"?)'),
+        (['posture = "Stand tall."'], 4, 'posture must be a list of lines like ["...", "..."], '
+         'not "Stand tall."'),
+        (["safety = []"], 4, 'safety must be a list of lines like ["...", "..."], not a list'),
+        (['check_ins = [', '  "Fine?",', '  "  ",', ']'], 6,
+         "check_ins entry 2 is empty; write what the coach should say, or leave the key out"),
+        (['check_ins = ["Fine?", 3]'], 4, "check_ins entry 2 must be text in quotes, not 3"),
+        (["halfway = 1"], 4, "halfway must be text in quotes, not 1"),
+        (['ending = " "'], 4,
+         "ending is empty; write what the coach should say, or leave the key out"),
+        (['next = "Next step."'], 4, 'next must name the coming step as {title}, like '
+         '"Next: {title}.", with no other braces'),
+        (['next = "Next: {title} in {minutes}."'], 4, 'next must name the coming step as '
+         '{title}, like "Next: {title}.", with no other braces'),
+        (['next = "Next: {title"'], 4, 'next must name the coming step as {title}, like '
+         '"Next: {title}.", with no other braces'),
+    ],
+)  # fmt: skip
+def test_phrase_mistakes_name_their_line(tmp_path, lines, line, message):
+    assert one_problem(tmp_path, phrases(*lines)) == (line, f"[phrases]: {message}")
+
+
+def test_phrases_must_be_a_table(tmp_path):
+    text = GOOD.replace("\n\n", '\nphrases = "Bonjour"\n\n', 1)
+    assert one_problem(tmp_path, text) == (
+        2,
+        'phrases must be a table like [phrases], not "Bonjour"',
+    )
