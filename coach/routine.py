@@ -42,7 +42,7 @@ class Coaching:
     """The coaching behaviour: what the coach adds around the routine's own words."""
 
     partner: bool = True  # a partner massage (False: self-massage)
-    safety_notice: bool = True
+    safety_notice: bool = True  # the screening questions before the massage (pre-roll)
     cautions: bool = True  # "too much pressure": technique cautions at step start
     tempo: bool = True  # "rushing": the technique's tempo after the instruction
     check_in_first: int | None = None  # samples; "ignoring feedback": pressure check-ins
@@ -138,6 +138,12 @@ def _string_seconds(text: str) -> Fraction | None:
 # inline table starts, as paths like ("steps", 2, "reminders", 0, "at") (indices 0-based).
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def field_lines(text: str):
+    """For a routine file's text (valid TOML): `lines("steps", 2, "area")` is the line where
+    that key starts (indices 0-based); a key not written gives its closest parent's line."""
+    return _Locator(text).line
 
 
 class _Locator:
@@ -515,7 +521,7 @@ class _Loader:
                 intervals[key] = self.duration(default if value is True else value, line, ctx, key)
         return Coaching(
             partner=partner,
-            safety_notice=self.flag(table, "safety_notice", partner, ctx),
+            safety_notice=self.flag(table, "safety_notice", True, ctx),
             cautions=self.flag(table, "cautions", True, ctx),
             tempo=self.flag(table, "tempo", True, ctx),
             ticks=self.flag(table, "ticks", False, ctx),
