@@ -76,14 +76,14 @@ def lint(routine: Routine, text: str) -> list[SafetyWarning]:
             found.append((
                 ("steps", i, "duration"),
                 f"{name}: {clock(step.duration)} of vibration",
-                f"more than about {VIBRATION_MAX // S} s numbs rather than relaxes",
+                "vibration stays about 10 s on a spot, and a few spots are enough",
                 f"shorten it to {clock(VIBRATION_MAX)} or less",
             ))  # fmt: skip
         if is_tapotement(technique) and step.duration > TAPOTEMENT_MAX:
             found.append((
                 ("steps", i, "duration"),
                 f"{name}: {clock(step.duration)} of tapotement",
-                "percussion is brief; longer, it irritates and bruises",
+                "percussion is meant to be brief, and longer it irritates",
                 f"shorten it to {clock(TAPOTEMENT_MAX)} or less",
             ))  # fmt: skip
         if step.duration > LONG_STEP and not step.reminders:
@@ -94,11 +94,11 @@ def lint(routine: Routine, text: str) -> list[SafetyWarning]:
                 'add a reminder, like { at = "2m30s", say = "Ease off a little." }',
             ))  # fmt: skip
 
-    for where, said in _words(routine):
+    for where, who, said in _words(routine):
         if (m := _ON_SPINE.search(said)) and not _NEGATED.search(said[: m.start()]):
             found.append((
                 where,
-                f'"{m.group(0)}"',
+                f'{who}: says "{m.group(0)}"',
                 "pressing on the spine presses bone and nerves",
                 "work beside the spine, never on it",
             ))  # fmt: skip
@@ -106,7 +106,7 @@ def lint(routine: Routine, text: str) -> list[SafetyWarning]:
         if pressure is not None and pressure > PRESSURE_MAX:
             found.append((
                 where,
-                f"a pressure of {pressure} out of 10",
+                f"{who}: asks for {pressure} out of 10",
                 f"above {PRESSURE_MAX} the body braces and soreness follows",
                 f"ask for {PRESSURE_MAX} out of 10 at most",
             ))  # fmt: skip
@@ -115,7 +115,7 @@ def lint(routine: Routine, text: str) -> list[SafetyWarning]:
         found.append((
             ("coaching", "check_in_first"),
             f"no pressure check-in in the first {clock(CHECK_IN_BY)}",
-            "a partner can't see the giver's face, and often won't speak up",
+            "a partner often won't say it is too firm unless asked",
             'set check_in_first = "4m" or less under [coaching]',
         ))  # fmt: skip
 
@@ -131,22 +131,24 @@ def _own(routine: Routine) -> Iterator[Technique]:
     return (t for n, t in routine.techniques.items() if t is not LIBRARY.get(n))
 
 
-def _words(routine: Routine) -> Iterator[tuple[tuple | int, str]]:
-    """(key path or line, text) for every phrase the file itself writes."""
+def _words(routine: Routine) -> Iterator[tuple[tuple | int, str, str]]:
+    """(key path or line, whose words, text) for every phrase the file itself writes."""
     for technique in _own(routine):
+        who = f"[techniques.{technique.name}]"
         for key in ("label", "say", "tempo", "pressure"):
-            yield ("techniques", technique.name, key), getattr(technique, key)
+            yield ("techniques", technique.name, key), who, getattr(technique, key)
         for c in technique.cautions:
-            yield ("techniques", technique.name, "cautions"), c
+            yield ("techniques", technique.name, "cautions"), who, c
     for i, step in enumerate(routine.steps):
         technique = routine.techniques[step.technique]
+        who = f"step {step.index} ({step.title})"
         if step.say != technique.say:
-            yield ("steps", i, "say"), step.say
+            yield ("steps", i, "say"), who, step.say
         if step.title != f"{technique.label}, {step.area}":  # not the default title
-            yield ("steps", i, "title"), step.title
-        yield ("steps", i, "area"), step.area
+            yield ("steps", i, "title"), who, step.title
+        yield ("steps", i, "area"), who, step.area
         for reminder in step.reminders:
-            yield reminder.line, reminder.say
+            yield reminder.line, who, reminder.say
 
 
 def _checks_in_early(routine: Routine) -> bool:

@@ -170,7 +170,7 @@ def test_self_massage_has_no_check_ins_or_posture(engine):
 def test_the_massage_itself_starts_with_the_first_step_not_a_safety_notice(engine):
     # The screening and the stop rule come before the massage clock (framing.py's pre-roll).
     t = compile_routine(make_routine([120, 120]), engine, Cues())
-    first = [e for e in t.speech() if e.step == 1][0]
+    first = next(e for e in t.speech() if e.step == 1)
     assert first.role == "title"
 
 

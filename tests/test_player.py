@@ -292,7 +292,7 @@ def test_device_vanishing_mid_session(tmp_path):
             text=True,
         )
         # The first status line comes once the device plays; the sound server dies 1 s later.
-        assert proc.stdout.readline().startswith("Step 1 of 2")
+        assert proc.stdout.readline().startswith("Before you start")
         time.sleep(1.0)
         server.proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=20)
@@ -304,7 +304,8 @@ def test_device_vanishing_mid_session(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("coach: the audio output device went away"), lines[0]
-    assert f"To resume: coach play {routine} --from-step 1" in lines[0]
+    # Stopped in the pre-roll: resuming starts the session over.
+    assert lines[0].endswith(f"To resume: coach play {routine}")
 
 
 def test_key_map_and_escape_sequences():
@@ -384,9 +385,9 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     out, err = proc.communicate(timeout=10)
     capture = recorder.stop()
     assert proc.returncode == 130, err
-    assert out.decode().splitlines()[0].startswith("Step 1 of 2")
-    # The hint brings back the pedal keys too.
-    assert f"coach play {routine} --keys next=PAGEDOWN --from-step 1" in out.decode()
+    assert out.decode().splitlines()[0].startswith("Before you start")
+    # The hint brings back the pedal keys too (stopped in the pre-roll: no --from-step).
+    assert f"To resume: coach play {routine} --keys next=PAGEDOWN\n" in out.decode()
     heard = np.array(capture.onsets(threshold=0.01))
     # Pauses inside a phrase add onsets of their own: each timeline onset needs one heard
     # at its place.
