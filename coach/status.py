@@ -67,7 +67,7 @@ class StatusView:
         self.tty = out.isatty()
         self.keys_help = keys_help
         self._shown: list[str] = []
-        self._step = 0
+        self._step: int | None = None  # none shown yet (the pre-roll is step 0)
 
     def update(self, timeline: Timeline, position: int, paused: bool, volume_db: float) -> None:
         if self.tty:

@@ -334,6 +334,7 @@ def test_back_goes_to_the_previous_step_only_early_in_a_step():
 ROUTINE = """
 title = "Two short steps"
 [coaching]
+partner = false  # no check-ins (a partner routine without them gets a safety warning)
 safety_notice = false
 cautions = false
 tempo = false
@@ -368,14 +369,15 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     # capture shows it start (a soft consonant can open a phrase).
     session = build_session(str(routine))
     sounds = Sounds(session.speech, session.cues)
+    begin = session.timeline.massage_start  # --from-step 1: step 1, past the spoken pre-roll
     expected = [
         e.start + int(np.argmax(np.abs(sounds(e)) > 0.01))
         for e in session.timeline.events
-        if e.start < 6 * RATE  # the first 6 s of step 1, then Ctrl-C
+        if begin <= e.start < begin + 6 * RATE  # the first 6 s of step 1, then Ctrl-C
     ]
     recorder = pulse.record()
     proc = subprocess.Popen(
-        [*coach, "play", str(routine), "--keys", "next=PAGEDOWN"],
+        [*coach, "play", str(routine), "--from-step", "1", "--keys", "next=PAGEDOWN"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -385,9 +387,9 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     out, err = proc.communicate(timeout=10)
     capture = recorder.stop()
     assert proc.returncode == 130, err
-    assert out.decode().splitlines()[0].startswith("Before you start")
-    # The hint brings back the pedal keys too (stopped in the pre-roll: no --from-step).
-    assert f"To resume: coach play {routine} --keys next=PAGEDOWN\n" in out.decode()
+    assert out.decode().splitlines()[0].startswith("Step 1 of 2")
+    # The hint brings back the pedal keys too.
+    assert f"coach play {routine} --keys next=PAGEDOWN --from-step 1" in out.decode()
     heard = np.array(capture.onsets(threshold=0.01))
     # Pauses inside a phrase add onsets of their own: each timeline onset needs one heard
     # at its place.
