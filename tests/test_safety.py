@@ -21,6 +21,7 @@ from coach.speech import Estimate
 from coach.status import next_line, step_line
 from coach.techniques import BALL_SPINE, LIBRARY
 from coach.timeline import SAMPLE_RATE as S
+from coach.timeline import clock
 
 BUILTINS = ["classic-back", "quick-relief", "self-massage"]
 PARTNER = ["classic-back", "quick-relief"]
@@ -234,3 +235,19 @@ def test_back_from_the_first_step_returns_to_the_pre_roll(sessions):
         assert playback.position == t.massage_start
     finally:
         playback.close()
+
+
+def test_the_pre_roll_is_the_first_block_of_the_preview(sessions):
+    from coach.preview import render_preview
+
+    t = sessions["quick-relief"].timeline
+    blocks = render_preview(t, "text").split("\n\n")
+    assert "(5:00 massage," in blocks[0]
+    assert blocks[1].splitlines()[0].split() == [
+        "Before",
+        "you",
+        "start",
+        "0:00-" + clock(t.massage_start),
+    ]
+    assert blocks[2].lstrip().startswith("1. Contact")
+    assert blocks[-1].lstrip().startswith("Afterwards")
