@@ -180,7 +180,7 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     \b
     Keys while playing:
       space        pause / resume (the session clock stops too)
-      n, Right     next step
+      n, Right     next step (from the spoken pre-roll: straight to the massage)
       b, Left      back to the start of this step (within its first 2 s: the previous step)
       r            repeat this step's instruction now
       + / -        volume up / down

@@ -7,6 +7,7 @@ import difflib
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -140,7 +141,7 @@ def _string_seconds(text: str) -> Fraction | None:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def field_lines(text: str):
+def field_lines(text: str) -> Callable[..., int]:
     """For a routine file's text (valid TOML): `lines("steps", 2, "area")` is the line where
     that key starts (indices 0-based); a key not written gives its closest parent's line."""
     return _Locator(text).line
