@@ -5,7 +5,7 @@ compiler speaks the cautions at a step's start). Every spoken line carries its s
 it, as one of these keys:
 
 - [guide:SECTION] the step-by-step back-massage guide the built-in routines follow, by section
-  (Preparation, Safety, Self-massage, Aftercare).
+  (Preparation, Safety, Self-massage).
 - [Mayo] Mayo Clinic, "Massage: Get in touch with its many benefits", section "Risks of
   massage": massage may not suit bleeding disorders or low platelet counts, blood thinners,
   burns or healing wounds, deep vein thrombosis, fractures, severe osteoporosis; talk to a
@@ -18,7 +18,8 @@ it, as one of these keys:
 - [school] massage-school teaching of Swedish massage: the kidneys (about T12-L3, below the
   ribs) are poorly protected, so light pressure on the lower back and no tapotement there;
   work beside the spine, never on it; tapotement is light, quick and brief, never over bone or
-  the neck; in pregnancy no face-down work, side-lying instead, no hacking; get up slowly.
+  the neck; in pregnancy no face-down work, side-lying instead, no hacking. Its aftercare: get
+  up slowly, drink water, keep warm; a relaxing massage once or twice a week.
 """
 
 from __future__ import annotations
@@ -156,12 +157,12 @@ def aftercare(routine: Routine) -> tuple[Line, ...]:
                 "Let your partner lie still a minute, then roll to one side and "
                 "sit up slowly before standing.",
             ),
-            Line("aftercare", "Offer a glass of water, and keep them warm."),  # [guide:Aftercare]
+            Line("aftercare", "Offer a glass of water, and keep them warm."),  # [school]
         )
     else:
         lines = (
             Line("aftercare", "Roll to one side and get up slowly."),  # [school]
-            Line("aftercare", "Drink some water, and keep warm."),  # [guide:Aftercare]
+            Line("aftercare", "Drink some water, and keep warm."),  # [school]
             # [guide:Self-massage] heat or cold after: a warm towel or an ice pack
             Line(
                 "heat-cold",
@@ -177,7 +178,7 @@ def aftercare(routine: Routine) -> tuple[Line, ...]:
             "A little soreness for a day or two is normal. If pain lasts, or is "
             "sharp, see a doctor or a physiotherapist.",
         ),
-        # [guide:Aftercare] how often
+        # [school] how often
         Line("aftercare", "A gentle massage like this can be done once or twice a week."),
     )
 
