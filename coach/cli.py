@@ -40,7 +40,10 @@ SHARED_OPTIONS = (
         help="Speaking rate in words a minute. Default: the routine's, else 120.",
     ),
     click.option(
-        "--no-safety", is_flag=True, help="Skip the safety notice at the start (you know it)."
+        "--no-safety",
+        is_flag=True,
+        help="Skip the health questions before the massage (you asked them already); the stop "
+        "rule is still said.",
     ),
     click.option(
         "--ticks", is_flag=True, help="Add a soft rhythm tick at each technique's stroke tempo."
@@ -65,11 +68,16 @@ def timeline_options(command):
 class Session:
     """A routine with the speech, cues and timeline built from the shared options."""
 
-    def __init__(self, routine, speech, cues, timeline):
+    def __init__(self, routine, speech, cues, timeline, warnings=()):
         self.routine = routine
         self.speech = speech
         self.cues = cues
-        self.timeline = timeline
+        self.timeline = timeline  # framed: lead-in, pre-roll, the massage, aftercare
+        self.warnings = warnings  # the safety lint's, for the command to show
+
+    def warn(self) -> None:
+        for warning in self.warnings:
+            click.echo(str(warning), err=True)
 
 
 def build_session(
@@ -83,11 +91,15 @@ def build_session(
 ) -> Session:
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
+    from coach.framing import frame
+    from coach.lint import lint
     from coach.routine import english_lines, find_routine, load_routine
     from coach.speech import Estimate, Speech, SpeechError
 
-    routine = load_routine(find_routine(routine_arg))
-    if english := english_lines(routine, safety=False if no_safety else None):
+    path = find_routine(routine_arg)
+    routine = load_routine(path)
+    warnings = lint(routine, path.read_text(encoding="utf-8").removeprefix("\ufeff"))
+    if english := english_lines(routine):
         click.echo(
             f'coach: warning: {routine.path}: language "{routine.language}", but the coach\'s own '
             f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}",
@@ -102,7 +114,7 @@ def build_session(
         except SpeechError as e:  # a voice or language from the file: name the file
             raise CoachError(f"{routine.path}: {e}" if not voice else str(e)) from None
     cues = Cues()
-    options = dict(safety=False if no_safety else None, ticks=True if ticks else None)
+    options = dict(ticks=True if ticks else None)
     try:
         timeline = compile_routine(routine, speech, cues, minutes=minutes, **options)
     except RoutineError as e:
@@ -112,7 +124,9 @@ def build_session(
             hint += f": try --minutes {shortest}"
             raise RoutineError(e.problems, hint) from None
         raise
-    return Session(routine, speech, cues, timeline)
+    screening = routine.coaching.safety_notice and not no_safety
+    timeline = frame(timeline, routine, speech, screening=screening)
+    return Session(routine, speech, cues, timeline, warnings)
 
 
 class _InOrder(click.Group):
@@ -148,9 +162,9 @@ def cli():
 @click.option(
     "--from-step",
     type=click.IntRange(min=1),
-    default=1,
     metavar="K",
-    help="Start at step K (stopping early prints the command that resumes).",
+    help="Start at the routine's step K, skipping the pre-roll (stopping early prints the "
+    "command that resumes).",
 )
 @click.option(
     "--no-keys", is_flag=True, help="Ignore the keyboard (always so when not a terminal)."
@@ -172,7 +186,7 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     \b
     Keys while playing:
       space        pause / resume (the session clock stops too)
-      n, Right     next step
+      n, Right     next step (from the spoken pre-roll: straight to the massage)
       b, Left      back to the start of this step (within its first 2 s: the previous step)
       r            repeat this step's instruction now
       + / -        volume up / down
@@ -206,6 +220,7 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         if music:  # opened first: a file that is not audio fails before any synthesis
             bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
         session = build_session(routine, **options)
+        session.warn()
         # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very samples;
         # lossy formats keep 1 dB more headroom for their codecs). Measured once, then cached.
         sounds = calibrated(session.timeline, Sounds(session.speech, session.cues))
@@ -263,6 +278,7 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
 
     spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
     session = build_session(routine, **options)
+    session.warn()
     sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)
     sounds = calibrated(session.timeline, sounds)
     args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
@@ -320,27 +336,34 @@ def list_command():
 
 @cli.command(short_help="Check routine files for mistakes.")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--strict", is_flag=True, help="Exit 1 on safety warnings too.")
 @click.pass_context
-def check(ctx, files):
+def check(ctx, files, strict):
     """Check routine files: every problem as FILE:LINE: message; exit 0 when all are fine.
 
     Speech lengths come from the speech engine when it is installed (else from an estimate),
-    so a step whose words cannot fit is found too.
+    so a step whose words cannot fit is found too. Safety warnings (FILE:LINE: warning: ...)
+    leave a routine valid: exit 0, unless --strict.
     """
     from coach.speech import espeak_available
 
-    failed = False
+    failed = warned = False
     for name in files:
         try:
-            routine = build_session(name, estimate=not espeak_available()).routine
+            session = build_session(name, estimate=not espeak_available())
         except CoachError as e:
             # Every file is checked; each problem is reported on its own line.
             click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)
             failed = True
             continue
+        session.warn()
+        warned = warned or bool(session.warnings)
+        routine = session.routine
         click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")
     if failed:
         ctx.exit(2)
+    if strict and warned:
+        ctx.exit(1)
 
 
 @cli.command(short_help="List the speech voices.")

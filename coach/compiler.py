@@ -22,6 +22,7 @@ from typing import Protocol
 
 from coach.errors import Problem, RoutineError
 from coach.routine import Routine, Step
+from coach.safety import cautions_for
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline, clock, step_at
 
 S = SAMPLE_RATE
@@ -31,11 +32,6 @@ AFTER_CUE = S // 4  # a chime, then the words
 HEADS_UP_LEAD = 3 * S  # "Next: ..." ends this long before its step does
 TICK_MARGIN = S  # rhythm ticks stop this long before a step's end
 
-SAFETY_NOTICE = (
-    "Safety first: work beside the spine, never on it, and go gently on the lower back.",
-    "With a recent injury, fever, blood clots, pregnancy, or unexplained pain, "
-    "ask a doctor before you massage.",
-)
 CHECK_INS = (
     "Check in. Ask: how is the pressure, one to ten? Stay at six or below.",
     "Ask your partner: more pressure, less, or just right?",
@@ -185,17 +181,16 @@ def compile_routine(
     speech: SpeechLengths,
     cues: CueLengths,
     minutes: float | None = None,
-    safety: bool | None = None,
     ticks: bool | None = None,
 ) -> Timeline:
     """Lay out every sound of `routine` on a timeline.
 
-    `minutes` rescales the routine to that length; `safety` and `ticks` override the routine's
-    coaching settings for the safety notice and the rhythm tick. Raises `RoutineError` when
+    `minutes` rescales the routine to that length; `ticks` overrides the routine's coaching
+    setting for the rhythm tick. The safety words before the massage are not the compiler's:
+    framing.py adds them around the compiled massage. Raises `RoutineError` when
     a step's words cannot fit.
     """
     coaching = routine.coaching
-    safety = coaching.safety_notice if safety is None else safety
     ticks = coaching.ticks if ticks is None else ticks
     steps = routine.steps
     if minutes is not None:
@@ -212,7 +207,7 @@ def compile_routine(
     def step_of(t: int) -> int:
         return step_at(spans, t).index
 
-    openings = [_opening(routine, i, safety) for i in range(len(steps))]
+    openings = [_opening(routine, i) for i in range(len(steps))]
     heads_ups = [[_Item("speech", "next", f"Next: {s.title}.")] for s in steps[1:]]
     halfway = [
         _Item("cue", "halfway", name="bell", gap=AFTER_CUE),
@@ -374,8 +369,8 @@ def shortest_minutes(
     return hi
 
 
-def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
-    """What a step says at its start: cue, (safety notice), title, instruction, tempo, cautions."""
+def _opening(routine: Routine, i: int) -> list[_Item]:
+    """What a step says at its start: cue, title, instruction, tempo, pressure, cautions."""
     step = routine.steps[i]
     technique = routine.techniques[step.technique]
     coaching = routine.coaching
@@ -383,8 +378,6 @@ def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
     if step.cue:
         group.append(_Item("cue", "step", name=step.cue, gap=AFTER_CUE))
     paragraphs: list[tuple[str, str]] = []
-    if i == 0 and safety:
-        paragraphs += [("safety", s) for s in SAFETY_NOTICE]
     paragraphs.append(("title", f"{step.title}."))
     paragraphs += [("instruction", s) for s in sentences(step.say)]
     if coaching.tempo and technique.tempo:
@@ -395,8 +388,8 @@ def _opening(routine: Routine, i: int, safety: bool) -> list[_Item]:
     if coaching.cautions and first_use and technique.pressure:
         pressure = technique.pressure[0].lower() + technique.pressure[1:]
         paragraphs += [("pressure", s) for s in sentences(f"Pressure: {pressure}")]
-    if coaching.cautions and first_use:
-        paragraphs += [("caution", s) for c in technique.cautions for s in sentences(c)]
+    if coaching.cautions:
+        paragraphs += [("caution", s) for c in cautions_for(routine, i) for s in sentences(c)]
     for k, (role, text) in enumerate(paragraphs):
         next_role = paragraphs[k + 1][0] if k + 1 < len(paragraphs) else None
         gap = SENTENCE_PAUSE if next_role == role else PAUSE

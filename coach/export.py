@@ -219,12 +219,13 @@ def _escape(value: str) -> str:
 
 def _tags(timeline: Timeline) -> dict[str, str]:
     minutes = round(timeline.duration / timeline.sample_rate / 60)
+    steps = len(timeline.massage_steps())
     return {
         "title": timeline.title,
         "artist": "coach",
         "album": "coach: back massage guides",
         "genre": "Speech",
-        "comment": f"Voice-guided back massage, {minutes} min, {len(timeline.steps)} steps",
+        "comment": f"Voice-guided back massage, {minutes} min, {steps} steps",
     }
 
 

@@ -255,10 +255,11 @@ class Playback:
         self.seek(step.end)  # the last step's end is the session's end
 
     def back(self) -> None:
-        step = self.timeline.step_at(self.position)
-        if self.position - step.start < BACK_GRACE and step.index > 1:
-            step = self.timeline.steps[step.index - 2]
-        self.seek(step.start)
+        steps = self.timeline.steps
+        k = steps.index(self.timeline.step_at(self.position))
+        if self.position - steps[k].start < BACK_GRACE and k > 0:
+            k -= 1
+        self.seek(steps[k].start)
 
     def repeat(self) -> None:
         """Say the step's whole instruction again, now, over whatever is playing."""
@@ -292,12 +293,26 @@ def instruction(timeline: Timeline, step: int) -> tuple[Event, ...]:
     return said or tuple(speech[:1])
 
 
-def step_start(timeline: Timeline, step: int) -> int:
-    if not 1 <= step <= len(timeline.steps):
+def step_start(timeline: Timeline, step: int | None) -> int:
+    """Where playing starts: the very beginning (pre-roll included), or the routine's step
+    `step` (numbered as in the routine file, 1..n)."""
+    if step is None:
+        return 0
+    massage = timeline.massage_steps()
+    if not 1 <= step <= len(massage):
         raise CoachError(
-            f"--from-step {step} is out of range: this routine has steps 1 to {len(timeline.steps)}"
+            f"--from-step {step} is out of range: this routine has steps 1 to {len(massage)}"
         )
-    return timeline.steps[step - 1].start
+    return massage[step - 1].start
+
+
+def resume_step(timeline: Timeline, position: int) -> int | None:
+    """The routine step to resume at from `position`: None in the pre-roll (start over), the
+    last step once the massage is over."""
+    if position < timeline.massage_start:
+        return None
+    massage = timeline.massage_steps()
+    return min(timeline.step_at(position), massage[-1], key=lambda s: s.start).index
 
 
 def play(
@@ -305,7 +320,7 @@ def play(
     clip: ClipSource,
     *,
     resume: str,
-    from_step: int = 1,
+    from_step: int | None = None,
     keymap: dict[str, str] | None = None,
     use_keys: bool = True,
     out: TextIO | None = None,
@@ -326,8 +341,8 @@ def play(
     playback = Playback(timeline, clip, start, music)
 
     def hint() -> str:
-        step = timeline.step_at(playback.position).index
-        return f"To resume: {resume} --from-step {step}"
+        step = resume_step(timeline, playback.position)
+        return f"To resume: {resume}" + ("" if step is None else f" --from-step {step}")
 
     # SIGTERM ends the session like q does, through the same clean-up.
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -36,7 +36,10 @@ def _heading(t: Timeline) -> str:
         voice = f"ESTIMATED timing at {t.rate} words a minute (no speech engine)"
     else:
         voice = f"voice {t.voice}, {t.rate} words a minute"
-    return f"{t.title} ({clock(t.duration, t.sample_rate)}, {voice})"
+    length = clock(t.duration, t.sample_rate)
+    if t.massage_steps() != t.steps:  # framed: the massage's own length first
+        length = f"{clock(t.massage_end - t.massage_start, t.sample_rate)} massage, {length} in all"
+    return f"{t.title} ({length}, {voice})"
 
 
 def _line(e: Event) -> str:
@@ -65,7 +68,10 @@ def to_text(t: Timeline) -> str:
     lines = [_heading(t), ""]
     for step in t.steps:
         span = f"{clock(step.start, rate)}-{clock(step.end, rate)}"
-        lines.append(f"{step.index:>2}. {step.title}  ({step.technique}, {step.area})  {span}")
+        if t.is_massage(step):
+            lines.append(f"{step.index:>2}. {step.title}  ({step.technique}, {step.area})  {span}")
+        else:  # the pre-roll and the aftercare: no step number, no technique
+            lines.append(f"    {step.title}  {span}")
         for start, text in _step_lines(t, step.index):
             lines.append(f"    {clock(start, rate, tenths=True):>7}  {text}")
         lines.append("")
@@ -78,8 +84,11 @@ def to_markdown(t: Timeline) -> str:
     lines = [f"# {t.title}", "", _heading(t).removeprefix(t.title).strip(" ()").capitalize(), ""]
     for step in t.steps:
         span = f"{clock(step.start, rate)}–{clock(step.end, rate)}"
-        lines += [f"## {step.index}. {step.title} ({span})", ""]
-        lines += [f"*{step.technique}, {step.area}*", ""]
+        if t.is_massage(step):
+            lines += [f"## {step.index}. {step.title} ({span})", ""]
+            lines += [f"*{step.technique}, {step.area}*", ""]
+        else:
+            lines += [f"## {step.title} ({span})", ""]
         for start, text in _step_lines(t, step.index):
             lines.append(f"- `{clock(start, rate, tenths=True)}` {text}")
         lines.append("")

@@ -10,6 +10,7 @@ import re
 import stat
 import string
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -45,7 +46,7 @@ class Coaching:
     """The coaching behaviour: what the coach adds around the routine's own words."""
 
     partner: bool = True  # a partner massage (False: self-massage)
-    safety_notice: bool = True
+    safety_notice: bool = True  # the screening questions before the massage (pre-roll)
     cautions: bool = True  # "too much pressure": technique cautions at step start
     tempo: bool = True  # "rushing": the technique's tempo after the instruction
     check_in_first: int | None = None  # samples; "ignoring feedback": pressure check-ins
@@ -155,6 +156,12 @@ def _string_seconds(text: str) -> Fraction | None:
 # inline table starts, as paths like ("steps", 2, "reminders", 0, "at") (indices 0-based).
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def field_lines(text: str) -> Callable[..., int]:
+    """For a routine file's text (valid TOML): `lines("steps", 2, "area")` is the line where
+    that key starts (indices 0-based); a key not written gives its closest parent's line."""
+    return _Locator(text).line
 
 
 class _Locator:
@@ -399,18 +406,19 @@ def find_routine(name_or_path: str | Path) -> Path:
     )
 
 
-def english_lines(routine: Routine, safety: bool | None = None) -> list[str]:
+def english_lines(routine: Routine) -> list[str]:
     """The coach's own lines that stay English in a routine whose language is not English.
 
     Names each `[phrases]` key the routine's coaching needs and does not give, then each library
     technique whose English words it speaks; empty for English routines and for routines that
-    give them all. `safety` overrides the routine's safety notice setting.
+    give them all. "safety" is always needed: the pre-roll's stop rule is said even when the
+    screening questions are skipped.
     """
     if routine.language.lower().replace("_", "-").split("-")[0] == "en":
         return []
     coaching = routine.coaching
     needed = {
-        "safety": coaching.safety_notice if safety is None else safety,
+        "safety": True,
         "check_ins": coaching.check_in_first is not None,
         "posture": coaching.posture_every is not None,
         "next": coaching.heads_up and len(routine.steps) > 1,
@@ -671,7 +679,7 @@ class _Loader:
                 intervals[key] = self.duration(default if value is True else value, line, ctx, key)
         return Coaching(
             partner=partner,
-            safety_notice=self.flag(table, "safety_notice", partner, ctx),
+            safety_notice=self.flag(table, "safety_notice", True, ctx),
             cautions=self.flag(table, "cautions", True, ctx),
             tempo=self.flag(table, "tempo", True, ctx),
             ticks=self.flag(table, "ticks", False, ctx),

@@ -18,7 +18,9 @@ def time_left(samples: int, rate: int) -> str:
 
 def step_line(timeline: Timeline, position: int) -> str:
     step = timeline.step_at(position)
-    n = len(timeline.steps)
+    if not timeline.is_massage(step):  # the pre-roll or the aftercare: a title, no number
+        return step.title
+    n = len(timeline.massage_steps())
     what = ", ".join(x for x in (step.technique, _unless_said(step.area, step.title)) if x)
     return f"Step {step.index} of {n}: {step.title}" + (f" ({what})" if what else "")
 
@@ -29,10 +31,10 @@ def _unless_said(area: str, title: str) -> str:
 
 
 def next_line(timeline: Timeline, position: int) -> str:
-    step = timeline.step_at(position)
-    if step.index >= len(timeline.steps):
+    k = timeline.steps.index(timeline.step_at(position))
+    if k + 1 >= len(timeline.steps):
         return "Next: the end"
-    nxt = timeline.steps[step.index]  # steps are 1-based, so this is the following one
+    nxt = timeline.steps[k + 1]
     area = _unless_said(nxt.area, nxt.title)
     return f"Next: {nxt.title}" + (f" ({area})" if area else "")
 
@@ -65,7 +67,7 @@ class StatusView:
         self.tty = out.isatty()
         self.keys_help = keys_help
         self._shown: list[str] = []
-        self._step = 0
+        self._step: int | None = None  # none shown yet (the pre-roll is step 0)
 
     def update(self, timeline: Timeline, position: int, paused: bool, volume_db: float) -> None:
         if self.tty:

@@ -21,7 +21,11 @@ class Technique:
     per_minute: float | None = None  # strokes/taps a minute for the rhythm tick; None: no tick
 
 
-_SPINE = "Work beside the spine, never on it."
+# Sources of the cautions (coach/safety.py lists them in full): massage-school teaching of
+# Swedish massage for the spine, the kidneys and tapotement; the self-massage section of the
+# guide the built-in routines follow for the ball and the roller.
+SPINE = "Work beside the spine, never on it."  # [school]
+BALL_SPINE = "Keep the ball off the spine."  # [guide:Self-massage] off the spine
 
 _TECHNIQUES = (
     Technique(
@@ -37,7 +41,7 @@ _TECHNIQUES = (
         say="Warm a little oil in your palms. Spread it with long, light strokes.",
         tempo="Slowly. No hurry.",
         pressure="Light, 2 out of 10.",
-        cautions=("Keep one hand on the back while you reach for the oil.",),
+        cautions=("Keep one hand on the back while you reach for the oil.",),  # [school]
     ),
     Technique(
         name="effleurage",
@@ -45,7 +49,7 @@ _TECHNIQUES = (
         say="Glide both hands up beside the spine, out over the shoulders, and down the sides.",
         tempo="Slowly: one stroke every six to eight seconds.",
         pressure="Light to medium, 3 to 5 out of 10.",
-        cautions=(_SPINE,),
+        cautions=(SPINE,),
         # A relaxing 50 cm stroke near 3 cm/s takes 6-10 s: about 8 a minute.
         per_minute=8,
     ),
@@ -55,16 +59,18 @@ _TECHNIQUES = (
         say="Knead the muscle: lift, squeeze and roll it between fingers and thumbs.",
         tempo="Steady and unhurried, one squeeze every two seconds.",
         pressure="Medium, 4 to 6 out of 10.",
-        cautions=(_SPINE, "Lean your body weight in; keep your arms soft."),
+        cautions=(SPINE, "Lean your body weight in; keep your arms soft."),
         per_minute=30,
     ),
     Technique(
         name="tapotement",
         label="Tapotement",
         say="Tap lightly with loose hands, the edges or cupped palms, briefly.",
-        tempo="Quick and light. Start softly, build up, then taper off.",
+        # [school] 4-10 light strikes a second: speed builds, the force never does.
+        tempo="Quick and light. Speed up, stay light, then taper off.",
         pressure="Light, 2 to 3 out of 10.",
-        cautions=("Not over the spine or the kidneys. Keep the lower back light.",),
+        # [school] no tapotement over the kidneys, on bony points, or on the neck
+        cautions=("Not over the spine, the kidneys, bones, or the neck.",),
         # 4-10 strikes a second is too fast for a tick to help; the hands find their own rhythm.
         per_minute=None,
     ),
@@ -74,7 +80,7 @@ _TECHNIQUES = (
         say="Make small, firm circles with your fingertips or thumbs, moving the skin.",
         tempo="About one circle a second.",
         pressure="Medium, 4 to 6 out of 10.",
-        cautions=(_SPINE,),
+        cautions=(SPINE,),
         per_minute=60,
     ),
     Technique(
@@ -83,7 +89,7 @@ _TECHNIQUES = (
         say="Rest your palm flat and tremble it quickly, then move to a new spot.",
         tempo="Fast, fine trembling.",
         pressure="Light, 2 to 4 out of 10.",
-        cautions=("At most ten seconds on one spot.",),
+        cautions=("At most ten seconds on one spot.",),  # [school]
     ),
     Technique(
         name="thumb-press",
@@ -91,7 +97,7 @@ _TECHNIQUES = (
         say="Press slowly with your thumbs beside the spine as your partner breathes out.",
         tempo="One press each out-breath. Ease off as they breathe in.",
         pressure="Medium, up to 6 out of 10.",
-        cautions=(_SPINE,),
+        cautions=(SPINE,),
         per_minute=10,
     ),
     Technique(
@@ -115,15 +121,16 @@ _TECHNIQUES = (
         say="Lean against the ball at the wall and roll it slowly over the muscle.",
         tempo="Slowly. Hold a tender spot and breathe.",
         pressure="Firm but easy, 6 out of 10 at most.",
-        cautions=("Keep the ball off the spine.",),
+        cautions=(BALL_SPINE,),
     ),
     Technique(
         name="foam-roller",
         label="Foam roller",
-        say="Lie on the roller, lift your hips, and roll from the shoulder blades to mid-back.",
+        say="Lie on the roller, hands behind your head to support it. Lift your hips, and roll "
+        "from the shoulder blades to mid-back.",
         tempo="Slowly, one roll every six seconds.",
         pressure="Moderate, 6 out of 10 at most.",
-        cautions=("Never roll the lower back or the neck.",),
+        cautions=("Never roll the lower back or the neck.",),  # [guide:Self-massage]
         per_minute=10,
     ),
     Technique(

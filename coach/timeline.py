@@ -32,8 +32,9 @@ class Event:
     """One sound: a spoken phrase or a cue tone, from `start` up to (not including) `end`.
 
     `end - start` is the length of the trimmed clip, so nothing audible falls outside it.
-    `step` is the 1-based index of the step the event belongs to. `role` says why the event
-    is there ("instruction", "reminder", "check-in", "tick", ...), for people and tests.
+    `step` is the index of the step the event belongs to (see `StepSpan.index`). `role` says
+    why the event is there ("instruction", "reminder", "check-in", "tick", ...), for people and
+    tests.
     """
 
     kind: EventKind
@@ -51,9 +52,13 @@ class Event:
 
 @dataclass(frozen=True)
 class StepSpan:
-    """Where one routine step sits on the timeline: [start, end) in samples."""
+    """Where one step sits on the timeline: [start, end) in samples.
 
-    index: int  # 1-based
+    The routine's steps keep their numbers 1..n (what `--from-step` and the routine file
+    count); a framed timeline adds the pre-roll as step 0 and the aftercare as step n + 1.
+    """
+
+    index: int
     title: str
     technique: str
     area: str
@@ -81,6 +86,21 @@ class Timeline:
     estimated: bool = False  # speech lengths are a words-per-minute guess, not measured
     sample_rate: int = SAMPLE_RATE
     notes: tuple[str, ...] = field(default=())  # things the compiler moved or had to say
+    # Where the massage itself runs (the routine's steps): after the spoken pre-roll, before
+    # the aftercare. None: up to `duration`.
+    massage_start: int = 0
+    massage_end: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.massage_end is None:
+            object.__setattr__(self, "massage_end", self.duration)
+
+    def is_massage(self, step: StepSpan) -> bool:
+        """Whether `step` is one of the routine's own steps (not the pre-roll or aftercare)."""
+        return self.massage_start <= step.start < self.massage_end
+
+    def massage_steps(self) -> tuple[StepSpan, ...]:
+        return tuple(s for s in self.steps if self.is_massage(s))
 
     def step_at(self, position: int) -> StepSpan:
         """The step playing at `position` (the last one at or past the end)."""
@@ -117,6 +137,10 @@ class Timeline:
             "rate": self.rate,
             "language": self.language,
             "estimated": self.estimated,
+            "massage_start": sec(self.massage_start),
+            "massage_end": sec(self.massage_end),
+            "massage_start_sample": self.massage_start,
+            "massage_end_sample": self.massage_end,
             "steps": [
                 {
                     "index": s.index,

@@ -36,12 +36,18 @@ def timeline(*args: str) -> dict:
 
 
 def assert_timeline_rules(t: dict, seconds: float) -> None:
-    """What the JSON timeline promises: sorted, contiguous steps, no speech overlap, exact total."""
-    assert t["duration_samples"] == round(seconds * S)
-    assert t["duration"] == pytest.approx(seconds)
+    """What the JSON timeline promises: sorted, contiguous steps, no speech overlap, a massage
+    of exactly `seconds` between the pre-roll and the aftercare, a lead-in before any sound."""
+    assert t["massage_end_sample"] - t["massage_start_sample"] == round(seconds * S)
+    assert t["massage_end"] - t["massage_start"] == pytest.approx(seconds)
+    assert t["duration"] == pytest.approx(t["duration_samples"] / S)
     steps = t["steps"]
-    assert [s["index"] for s in steps] == list(range(1, len(steps) + 1))
+    # Step 0 is the pre-roll, n + 1 the aftercare; the routine's own steps keep 1..n.
+    assert [s["index"] for s in steps] == list(range(len(steps)))
+    assert [s["title"] for s in (steps[0], steps[-1])] == ["Before you start", "Afterwards"]
+    assert steps[1]["start"] == t["massage_start"] and steps[-1]["start"] == t["massage_end"]
     assert steps[0]["start"] == 0 and steps[-1]["end"] == t["duration"]
+    assert min(e["start_sample"] for e in t["events"]) >= S // 2  # the lead-in
     for a, b in itertools.pairwise(steps):
         assert a["end"] == b["start"]
     events = t["events"]

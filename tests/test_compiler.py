@@ -161,21 +161,17 @@ def test_partner_check_ins_first_within_five_minutes_then_regular(engine):
     assert len(checks) == 3  # 4:00, 9:00, 14:00 (none in the last minute)
 
 
-def test_self_massage_has_no_check_ins_posture_or_safety_notice(engine):
-    t = compile_routine(
-        make_routine([120, 120], coaching=Coaching(partner=False, safety_notice=False)),
-        engine,
-        Cues(),
-    )
+def test_self_massage_has_no_check_ins_or_posture(engine):
+    t = compile_routine(make_routine([120, 120], coaching=Coaching(partner=False)), engine, Cues())
     roles = {e.role for e in t.events}
-    assert not roles & {"check-in", "posture", "safety"}
+    assert not roles & {"check-in", "posture"}
 
 
-def test_safety_notice_can_be_skipped(engine):
-    routine = make_routine([120, 120])
-    assert any(e.role == "safety" for e in compile_routine(routine, engine, Cues()).events)
-    t = compile_routine(routine, engine, Cues(), safety=False)
-    assert not any(e.role == "safety" for e in t.events)
+def test_the_massage_itself_starts_with_the_first_step_not_a_safety_notice(engine):
+    # The screening and the stop rule come before the massage clock (framing.py's pre-roll).
+    t = compile_routine(make_routine([120, 120]), engine, Cues())
+    first = next(e for e in t.speech() if e.step == 1)
+    assert first.role == "title"
 
 
 def test_pressure_and_cautions_are_spoken_the_first_time_a_technique_is_used(engine):
@@ -251,7 +247,6 @@ def test_scale_steps_sums_exactly():
         ("halfway", {"halfway"}),
         ("countdown", {"countdown"}),
         ("tempo", {"tempo"}),
-        ("safety_notice", {"safety"}),
     ],
 )
 def test_each_coaching_setting_turns_its_sounds_off(engine, setting, roles):

@@ -382,7 +382,7 @@ def test_mp3_has_the_previewed_chapters_length_and_loudness(routine, preview, tm
 def test_loudness_option_sets_the_level(routine, tmp_path):
     out = tmp_path / "guide.m4b"
     run_export(routine, out, "--loudness", "-16", "--transcript", "none")
-    assert len(ffprobe(out)["chapters"]) == 2
+    assert len(ffprobe(out)["chapters"]) == 4  # the pre-roll, the two steps, the aftercare
     integrated, peak = loudness(out)
     assert integrated == pytest.approx(-16, abs=1)
     assert peak <= -1.0

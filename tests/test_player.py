@@ -292,7 +292,7 @@ def test_device_vanishing_mid_session(tmp_path):
             text=True,
         )
         # The first status line comes once the device plays; the sound server dies 1 s later.
-        assert proc.stdout.readline().startswith("Step 1 of 2")
+        assert proc.stdout.readline().startswith("Before you start")
         time.sleep(1.0)
         server.proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=20)
@@ -304,7 +304,8 @@ def test_device_vanishing_mid_session(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("coach: the audio output device went away"), lines[0]
-    assert f"To resume: coach play {routine} --from-step 1" in lines[0]
+    # Stopped in the pre-roll: resuming starts the session over.
+    assert lines[0].endswith(f"To resume: coach play {routine}")
 
 
 def test_key_map_and_escape_sequences():
@@ -333,6 +334,7 @@ def test_back_goes_to_the_previous_step_only_early_in_a_step():
 ROUTINE = """
 title = "Two short steps"
 [coaching]
+partner = false  # no check-ins (a partner routine without them gets a safety warning)
 safety_notice = false
 cautions = false
 tempo = false
@@ -367,14 +369,15 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     # capture shows it start (a soft consonant can open a phrase).
     session = build_session(str(routine))
     sounds = Sounds(session.speech, session.cues)
+    begin = session.timeline.massage_start  # --from-step 1: step 1, past the spoken pre-roll
     expected = [
         e.start + int(np.argmax(np.abs(sounds(e)) > 0.01))
         for e in session.timeline.events
-        if e.start < 6 * RATE  # the first 6 s of step 1, then Ctrl-C
+        if begin <= e.start < begin + 6 * RATE  # the first 6 s of step 1, then Ctrl-C
     ]
     recorder = pulse.record()
     proc = subprocess.Popen(
-        [*coach, "play", str(routine), "--keys", "next=PAGEDOWN"],
+        [*coach, "play", str(routine), "--from-step", "1", "--keys", "next=PAGEDOWN"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -208,7 +208,8 @@ cue = false
 def test_self_massage_defaults_have_no_check_ins(tmp_path):
     text = GOOD.replace('title = "Test routine"', 'title = "T"\n[coaching]\npartner = false')
     c = load_routine(write(tmp_path, text)).coaching
-    assert not c.partner and not c.safety_notice
+    # Self-massage gets its own screening before the massage too.
+    assert not c.partner and c.safety_notice
     assert c.check_in_first is c.check_in_every is c.posture_every is None
 
 
