@@ -83,11 +83,12 @@ def build_session(
 ) -> Session:
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
+    from coach.resources import scripts_dir
     from coach.routine import find_routine, load_routine
     from coach.speech import Estimate, Speech, SpeechError
 
     routine = load_routine(find_routine(routine_arg))
-    rate = rate or routine.rate
+    own_rate, rate = rate, rate or routine.rate
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
     else:
@@ -97,15 +98,27 @@ def build_session(
             raise CoachError(f"{routine.path}: {e}" if not voice else str(e)) from None
     cues = Cues()
     options = dict(safety=False if no_safety else None, ticks=True if ticks else None)
+    # Advice may point at the file's words only when its author wrote them and no option of
+    # this run made them too long; otherwise the hint names the option that fixes it.
+    builtin = Path(routine.path).resolve().parent == scripts_dir().resolve()
+    editable = not builtin and minutes is None and own_rate is None and voice is None
     try:
-        timeline = compile_routine(routine, speech, cues, minutes=minutes, **options)
+        timeline = compile_routine(
+            routine, speech, cues, minutes=minutes, editable=editable, **options
+        )
     except RoutineError as e:
-        shortest = minutes and shortest_minutes(routine, speech, cues, **options)
-        if shortest:
-            hint = f"--minutes {minutes:g} is too short for {routine.name}"
-            hint += f": try --minutes {shortest}"
-            raise RoutineError(e.problems, hint) from None
-        raise
+        if editable:
+            raise
+        shortest = shortest_minutes(routine, speech, cues, **options)
+        if minutes:
+            hint = (
+                f"--minutes {minutes:g} is too short for {routine.name}: try --minutes {shortest}"
+            )
+        else:
+            hint = (
+                f"{routine.name} needs more time at this voice and rate: try --minutes {shortest}"
+            )
+        raise RoutineError(e.problems, hint) from None
     return Session(routine, speech, cues, timeline)
 
 

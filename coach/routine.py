@@ -66,6 +66,7 @@ class Routine:
     language: str = "en"
     voice: str | None = None
     rate: int | None = None  # words per minute
+    phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def duration(self) -> int:
