@@ -645,20 +645,23 @@ class _Fitter:
             for left in (2, 1):
                 t = duration - left * 60 * S
                 if t > duration // 2:
-                    self.place([_Item("cue", "countdown", name="countdown")], t, "countdown tone")
+                    tone = [_Item("cue", "countdown", name="countdown")]
+                    self.place(tone, t, "countdown tone", early=True, late=20 * S)
         self.progress()
 
-    def place(self, group, want: int, what: str, early=False, must=False) -> None:
+    def place(self, group, want: int, what: str, early=False, must=False, late=LATE) -> None:
         """In the first gap from `want` on (`early`: or the nearest before, if closer).
 
-        A line that would land more than LATE after its time is left out, unless it `must` be
-        said: then it takes the first gap there is.
+        A line that would land more than `late` after its time is left out, unless it `must`
+        be said: then it takes the first gap there is. Speech keeps COACH_CLEAR from other
+        speech; a tone only needs a pause.
         """
         layout = self.layout
-        hi = self.duration if must else min(self.duration, want + LATE + layout.span(group))
-        at = layout.earliest(group, want, hi, pad=COACH_CLEAR)
+        pad = COACH_CLEAR if any(i.kind == "speech" for i in group) else PAUSE
+        hi = self.duration if must else min(self.duration, want + late + layout.span(group))
+        at = layout.earliest(group, want, hi, pad=pad)
         if early:
-            before = layout.latest(group, want + layout.span(group), want - LATE, pad=COACH_CLEAR)
+            before = layout.latest(group, want + layout.span(group), want - late, pad=pad)
             if before is not None and (at is None or want - before < at - want):
                 at = before
         if at is None:
