@@ -98,16 +98,16 @@ def build_session(
             raise CoachError(f"{routine.path}: {e}" if not voice else str(e)) from None
     cues = Cues()
     options = dict(safety=False if no_safety else None, ticks=True if ticks else None)
-    # Advice may point at the file's words only when its author wrote them and no option of
-    # this run made them too long; otherwise the hint names the option that fixes it.
-    builtin = Path(routine.path).resolve().parent == scripts_dir().resolve()
-    editable = not builtin and minutes is None and own_rate is None and voice is None
+    # Advice may point at a file's words only when the user wrote the file; when a built-in
+    # or an option of this run is involved, the hint names the option that fixes it.
+    editable = Path(routine.path).resolve().parent != scripts_dir().resolve()
+    options_used = minutes is not None or own_rate is not None or voice is not None
     try:
         timeline = compile_routine(
             routine, speech, cues, minutes=minutes, editable=editable, **options
         )
     except RoutineError as e:
-        if editable:
+        if editable and not options_used:
             raise
         shortest = shortest_minutes(routine, speech, cues, **options)
         if minutes:
