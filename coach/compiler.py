@@ -163,10 +163,13 @@ def _overruns(step: Step, length: int, lengths, cues) -> list[int | None]:
     Mirrors the layout: the reminders at their (scaled) times or later, a pause after each
     sound, and a pause before the next step's first sound.
     """
-    t = _span(_own_group(step), lengths, cues)
-    if t + PAUSE > length:
+    return _overruns_after(step, length, _span(_own_group(step), lengths, cues), lengths)
+
+
+def _overruns_after(step: Step, length: int, opening: int, lengths) -> list[int | None]:
+    if opening + PAUSE > length:
         return [None]
-    late = []
+    t, late = opening, []
     for k, r in enumerate(step.reminders):
         want = round(r.at * length / step.duration)
         t = max(t + PAUSE, want) + lengths[r.say]
@@ -177,13 +180,28 @@ def _overruns(step: Step, length: int, lengths, cues) -> list[int | None]:
 
 def _floor(step: Step, lengths, cues) -> int:
     """The shortest length (samples) that holds the step's own words."""
+    opening = _span(_own_group(step), lengths, cues)
     lo, hi = 0, max(step.duration, S)
-    while _overruns(step, hi, lengths, cues):
+    while _overruns_after(step, hi, opening, lengths):
         lo, hi = hi, hi * 2
     while hi - lo > 1:  # lo does not fit, hi does
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if _overruns(step, mid, lengths, cues) else (lo, mid)
+        lo, hi = (mid, hi) if _overruns_after(step, mid, opening, lengths) else (lo, mid)
     return hi
+
+
+class _KnownCues:
+    """A cue's length asked once: a routine of 2000 steps asks some 50 000 times, and each
+    ask reads the sound's file header (15 s in all, measured)."""
+
+    def __init__(self, cues: CueLengths):
+        self.cues = cues
+        self.known: dict[str, int] = {}
+
+    def length(self, name: str) -> int:
+        if name not in self.known:
+            self.known[name] = self.cues.length(name)
+        return self.known[name]
 
 
 def _share(
@@ -268,6 +286,7 @@ def shortest_minutes(
     `--minutes` shares time out by what each step's own words need, so this is their sum,
     rounded up: no trial compiles, no new phrases.
     """
+    cues = _KnownCues(cues)
     texts = [i.text for s in routine.steps for i in _own_group(s) if i.text]
     lengths = speech.lengths(
         dict.fromkeys(texts + [r.say for s in routine.steps for r in s.reminders])
@@ -367,6 +386,7 @@ def compile_routine(
     coaching = routine.coaching
     safety = coaching.safety_notice if safety is None else safety
     ticks = coaching.ticks if ticks is None else ticks
+    cues = _KnownCues(cues)
     total = round(minutes * 60 * S) if minutes is not None else routine.duration
     words = _Words(routine, total)
     lengths = speech.lengths(words.candidates(safety))  # one call: the engine parallelizes
