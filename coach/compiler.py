@@ -649,7 +649,7 @@ class _Fitter:
         for k, t in enumerate(check_ins):
             text = self.words.check_ins[k % len(self.words.check_ins)]
             first = k == 0 and t <= FIRST_CHECK_IN_BY
-            self.place([_Item("speech", "check-in", text)], t, "pressure check-in", must=first)
+            self.place([_Item("speech", "check-in", text)], t, "pressure check-in", first, first)
         if coaching.halfway and duration >= 4 * 60 * S:
             halfway = [
                 _Item("cue", "halfway", name="bell", gap=AFTER_CUE),

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,41 @@ def test_an_own_routine_too_short_for_its_words_says_what_to_change(tmp_path):
         r"lengthen it or shorten its words",
         line,
     ), line
+
+
+class Counted(Estimate):
+    """The estimate, counting how often the compiler asks it for lengths."""
+
+    calls = 0
+
+    def lengths(self, texts):
+        self.calls += 1
+        return super().lengths(texts)
+
+
+def test_one_lengths_call_per_compile_whatever_the_minutes():
+    """A neural engine synthesizes in parallel within one call: the compiler asks once."""
+    routine = ROUTINES["classic-back"]
+    for minutes in (None, 10, 60):
+        engine = Counted()
+        compile_routine(routine, engine, cues(), minutes=minutes)
+        assert engine.calls == 1
+
+
+def test_a_routine_phrases_replace_the_coach_own():
+    phrases = {
+        "check_ins": ("Wie ist der Druck?", "Mehr oder weniger?"),
+        "posture": ("Knie locker.",),
+        "next": ("Gleich: {title}.",),
+        "halfway": ("Halbzeit.",),
+        "ending": ("Fertig. Ruh dich aus.",),
+    }
+    routine = ROUTINES["classic-back"]
+    t = compile_routine(replace(routine, phrases=phrases), speech("en-us", 120), cues())
+    by_role = {}
+    for e in t.speech():
+        by_role.setdefault(e.role, set()).add(e.text)
+    assert by_role["check-in"] == set(phrases["check_ins"])
+    assert by_role["posture"] == {"Knie locker."}
+    assert "Gleich: Petrissage." in by_role["next"]
+    assert by_role["halfway"] == {"Halbzeit."} and by_role["end"] == {"Fertig. Ruh dich aus."}
