@@ -124,6 +124,7 @@ class _Part:
     sentences: tuple[str, ...]
     priority: int  # 0: the author's; lower numbers win the room
     what: str = ""
+    source: str = ""  # a caution as written
 
 
 def sentences(text: str) -> list[str]:
@@ -512,7 +513,7 @@ class _Fitter:
     def __init__(self, routine, steps, spans, words: _Words, layout: _Layout, safety: bool):
         self.routine = routine
         self.coaching = routine.coaching
-        self.steps_ = steps
+        self.scaled = steps
         self.spans = spans
         self.words = words
         self.layout = layout
@@ -523,17 +524,18 @@ class _Fitter:
         self.announced = False  # the current step's title was said by "Next: ..."
         self.tempo_at: dict[str, int] = {}  # technique -> when its tempo was last said
         self.pressure_said: set[str] = set()
-        self.said: dict[str, list[int]] = {}  # caution sentence -> when
+        self.said: dict[str, list[int]] = {}  # caution, pressure or tempo sentence -> when
+        self.waiting: dict[str, list[str]] = {}  # technique -> cautions not said yet
 
     # -- each step: its opening, its reminders, the ending, the heads-up -----------------------
 
     def place_steps(self) -> None:
-        for i, step in enumerate(self.steps_):
+        for i, step in enumerate(self.scaled):
             self.step(i, step)
 
     def step(self, i: int, step: Step) -> None:
         layout, span = self.layout, self.spans[i]
-        last = i == len(self.steps_) - 1
+        last = i == len(self.scaled) - 1
         ending = [
             _Item("speech", "end", self.words.ending, gap=PAUSE),
             _Item("cue", "end", name="gong"),
@@ -574,7 +576,7 @@ class _Fitter:
 
         self.announced = False
         if not last and self.coaching.heads_up and step.duration >= SHORT_STEP:
-            following = self.steps_[i + 1]
+            following = self.scaled[i + 1]
             said = [_Item("speech", "next", self.words.heads_up(following.title))]
             at = layout.latest(said, span.end - HEADS_UP_LEAD, end, pad=COACH_CLEAR)
             if at is None:
@@ -599,9 +601,11 @@ class _Fitter:
             wanted.append(_Part("safety", SAFETY_NOTICE, 2, "the safety notice"))
         fresh = lambda texts: tuple(t for t in texts if self.may_repeat(t, start))  # noqa: E731
         if coaching.cautions:
-            for c in _cautions(self.routine, i):
+            # A caution with no room at a technique's first use waits for its next use.
+            waiting = self.waiting.pop(technique.name, ())
+            for c in dict.fromkeys([*waiting, *_cautions(self.routine, i)]):
                 if said := fresh(sentences(c)):
-                    wanted.append(_Part("caution", said, 2, "a caution"))
+                    wanted.append(_Part("caution", said, 2, "a caution", source=c))
             if technique.name not in self.pressure_said:
                 said = fresh(self.words.pressure(technique))
                 wanted.append(_Part("pressure", said, 4, "the pressure"))
@@ -626,6 +630,8 @@ class _Fitter:
                 chosen = trial
             elif part.role != "title":  # a title is only a courtesy: no note
                 left_out.append(part.what)
+                if part.role == "caution":
+                    self.waiting.setdefault(technique.name, []).append(part.source)
         return chosen, list(dict.fromkeys(left_out))
 
     def may_repeat(self, sentence: str, at: int) -> bool:
@@ -720,7 +726,7 @@ class _Fitter:
     def ticks(self) -> None:
         layout = self.layout
         tick_len = layout.cues.length("tick")
-        for i, step in enumerate(self.steps_):
+        for i, step in enumerate(self.scaled):
             per_minute = self.routine.techniques[step.technique].per_minute
             if not per_minute:
                 continue

@@ -331,3 +331,12 @@ def test_a_routine_phrases_replace_the_coach_own():
     assert by_role["posture"] == {"Knie locker."}
     assert "Gleich: Petrissage." in by_role["next"]
     assert by_role["halfway"] == {"Halbzeit."} and by_role["end"] == {"Fertig. Ruh dich aus."}
+
+
+def test_a_caution_with_no_room_at_first_use_comes_at_the_next_use():
+    routine = short_routine((10, 120, 120), ["Tap lightly."] * 3, ("tapotement",))
+    t = compile_routine(routine, speech("en-us", 120), cues())
+    cautions = [e for e in t.speech() if e.role == "caution"]
+    assert {e.step for e in cautions} == {2}
+    assert {e.text for e in cautions} == set(sentences(" ".join(LIBRARY["tapotement"].cautions)))
+    assert any("step 1: no room for" in n and "a caution" in n for n in t.notes)
