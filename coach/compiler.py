@@ -687,7 +687,8 @@ class _Fitter:
         hi = self.duration if must else min(self.duration, want + late + layout.span(group))
         at = layout.earliest(group, want, hi, pad=pad)
         if early:
-            before = layout.latest(group, want + layout.span(group), want - late, pad=pad)
+            lo = max(0, want - late)
+            before = layout.latest(group, want + layout.span(group), lo, pad=pad)
             if before is not None and (at is None or want - before < at - want):
                 at = before
         if at is None:

@@ -159,7 +159,8 @@ def test_any_routine_whose_own_words_fit_compiles_at_any_rate(
                 5 + i,
             )
         )
-    routine = Routine("p", "p.toml", "P", tuple(steps), dict(LIBRARY), Coaching())
+    coaching = Coaching(check_in_first=20 * S, check_in_every=3 * 60 * S, posture_every=4 * 60 * S)
+    routine = Routine("p", "p.toml", "P", tuple(steps), dict(LIBRARY), coaching)
     engine = Estimate(rate)
     need = own_need(routine, engine)
     total = routine.duration if minutes is None else round(minutes * 60 * S)
