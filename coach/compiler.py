@@ -301,8 +301,8 @@ def shortest_minutes(
 
 class _Layout:
     """The sounds placed so far, as sorted disjoint busy intervals (ticks are not tracked: they
-    mix). Finding a gap is a bisection, so 2000 steps lay out in well under a second (a linear
-    scan per placement took about 120 s)."""
+    mix). Finding a gap is a bisection: with a linear scan per placement, previewing 2000 steps
+    took about 120 s; now about 0.65 s of CPU, most of it reading the file."""
 
     def __init__(self, lengths: Mapping[str, int], cues: CueLengths, spans: Sequence[StepSpan]):
         self.lengths = lengths
@@ -599,7 +599,10 @@ class _Fitter:
         wanted = [_Part("instruction", tuple(sentences(step.say)), 0)]
         if i == 0 and self.safety:
             wanted.append(_Part("safety", SAFETY_NOTICE, 2, "the safety notice"))
-        fresh = lambda texts: tuple(t for t in texts if self.may_repeat(t, start))  # noqa: E731
+
+        def fresh(texts) -> tuple[str, ...]:
+            return tuple(t for t in texts if self.may_repeat(t, start))
+
         if coaching.cautions:
             # A caution with no room at a technique's first use waits for its next use.
             waiting = self.waiting.pop(technique.name, ())
