@@ -238,7 +238,10 @@ def _share(
 
 
 def scale_steps(
-    steps: tuple[Step, ...], total: int, floors: Sequence[int] | None = None
+    steps: tuple[Step, ...],
+    total: int,
+    floors: Sequence[int] | None = None,
+    wishes: Sequence[int] | None = None,
 ) -> tuple[Step, ...]:
     """The steps stretched or shrunk to last `total` samples together, reminders with them.
 
@@ -246,16 +249,18 @@ def scale_steps(
     petrissage and targeting as from the rest, and keeps each step at its technique's least
     (oil 45 s, contact 20 s) while it can, and always at what its own words need (`floors`);
     stretching stops tapotement at a minute and vibration at 40 s and gives the rest to the
-    other steps. The caller makes sure sum(floors) <= total.
+    other steps. `wishes` are lengths kept like a technique's least. The caller makes sure
+    sum(floors) <= total.
     """
     n = len(steps)
     floors = list(floors) if floors is not None else [0] * n
+    wishes = list(wishes) if wishes is not None else floors
     base = [max(s.duration, f) for s, f in zip(steps, floors, strict=True)]
     limits = [SECONDS.get(s.technique, (None, None)) for s in steps]
     if total <= sum(base):
         least = [
-            max(f, min(b, (low or 0) * S))
-            for f, b, (low, _) in zip(floors, base, limits, strict=True)
+            max(f, min(b, max(w, (low or 0) * S)))
+            for f, w, b, (low, _) in zip(floors, wishes, base, limits, strict=True)
         ]
         lo = least if sum(least) <= total else floors
         weight = [3.0 if s.technique in FLEXIBLE else 1.0 for s in steps]
@@ -398,7 +403,9 @@ def compile_routine(
     else:
         if sum(floors) > total:
             raise RoutineError(_too_short(routine, floors, total))
-        steps = scale_steps(routine.steps, total, floors)
+        # The closing gong is the coach's, not a floor: wished for, kept when there is time.
+        wishes = [*floors[:-1], floors[-1] + cues.length("gong") + PAUSE]
+        steps = scale_steps(routine.steps, total, floors, wishes)
 
     starts = [0]
     for step in steps:
@@ -522,6 +529,13 @@ class _Fitter:
         self.notes: list[str] = []
         self.opening_ends: list[int] = []
         self.announced = False  # the current step's title was said by "Next: ..."
+        check_ins = _every(
+            self.coaching.check_in_first, self.coaching.check_in_every, self.duration
+        )
+        # The first check-in outranks a step's pressure figure and tempo: room is kept for it.
+        self.first_check_in = (
+            check_ins[0] if check_ins and check_ins[0] <= FIRST_CHECK_IN_BY else None
+        )
         self.tempo_at: dict[str, int] = {}  # technique -> when its tempo was last said
         self.pressure_said: set[str] = set()
         self.said: dict[str, list[int]] = {}  # caution, pressure or tempo sentence -> when
@@ -544,6 +558,10 @@ class _Fitter:
         room = (wants[0] - PART_PAUSE) if wants else span.end - PAUSE
         room = min(room, span.end - PAUSE)
         reserve = layout.span(ending) + PART_PAUSE if last else 0
+        check_in = [_Item("speech", "check-in", self.words.check_ins[0])]
+        due = self.first_check_in is not None and self.first_check_in < span.end
+        if due:
+            reserve += layout.span(check_in) + 2 * COACH_CLEAR
 
         parts, left_out = self.opening(i, step, room, reserve)
         group = _group(step.cue, parts)
@@ -573,6 +591,16 @@ class _Fitter:
                 left_out.append("the closing gong")
             else:
                 layout.put(ending, at)
+
+        if due:  # in this step (the next one is not laid out yet), else with the coach's lines
+            want, end_by = self.first_check_in, span.end - COACH_CLEAR
+            at = layout.earliest(check_in, want, end_by, pad=COACH_CLEAR)
+            if at is None:
+                before = min(end_by, want + layout.span(check_in))
+                at = layout.latest(check_in, before, span.start, pad=COACH_CLEAR)
+            if at is not None:
+                layout.put(check_in, at)
+                self.first_check_in = None
 
         self.announced = False
         if not last and self.coaching.heads_up and step.duration >= SHORT_STEP:
@@ -656,8 +684,10 @@ class _Fitter:
         coaching, duration = self.coaching, self.duration
         check_ins = _every(coaching.check_in_first, coaching.check_in_every, duration)
         for k, t in enumerate(check_ins):
-            text = self.words.check_ins[k % len(self.words.check_ins)]
             first = k == 0 and t <= FIRST_CHECK_IN_BY
+            if first and self.first_check_in is None:
+                continue  # placed with its step
+            text = self.words.check_ins[k % len(self.words.check_ins)]
             self.place([_Item("speech", "check-in", text)], t, "pressure check-in", first, first)
         if coaching.halfway and duration >= 4 * 60 * S:
             halfway = [

@@ -341,3 +341,13 @@ def test_a_caution_with_no_room_at_first_use_comes_at_the_next_use():
     assert {e.step for e in cautions} == {2}
     assert {e.text for e in cautions} == set(sentences(" ".join(LIBRARY["tapotement"].cautions)))
     assert any("step 1: no room for" in n and "a caution" in n for n in t.notes)
+
+
+@pytest.mark.parametrize("name", ["quick-relief", "classic-back"])
+def test_at_half_length_the_first_check_in_and_the_gong_are_kept(name):
+    """The first check-in outranks pressure and tempo; the gong still ends the session."""
+    routine = ROUTINES[name]
+    t = compile_routine(routine, speech("en-us", 120), cues(), minutes=routine.duration / 120 / S)
+    first = [e for e in t.speech() if e.role == "check-in"][0]
+    assert first.start <= 5 * 60 * S
+    assert t.events[-1].name == "gong" and t.events[-1].end == t.duration
