@@ -504,7 +504,8 @@ class _Words:
         texts: list[str] = list(SAFETY_NOTICE) if safety else []
         for i, step in enumerate(routine.steps):
             technique = routine.techniques[step.technique]
-            texts += [f"{step.title}.", *sentences(step.say), self.heads_up(step.title)]
+            texts += [f"{step.title}.", *sentences(step.say)]
+            texts += [self.heads_up(step.title)] if i else []
             texts += [r.say for r in step.reminders]
             texts += [*self.pressure(technique), *self.tempo(technique, False)]
             texts += self.tempo(technique, True)

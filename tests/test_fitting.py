@@ -348,6 +348,6 @@ def test_at_half_length_the_first_check_in_and_the_gong_are_kept(name):
     """The first check-in outranks pressure and tempo; the gong still ends the session."""
     routine = ROUTINES[name]
     t = compile_routine(routine, speech("en-us", 120), cues(), minutes=routine.duration / 120 / S)
-    first = [e for e in t.speech() if e.role == "check-in"][0]
+    first = next(e for e in t.speech() if e.role == "check-in")
     assert first.start <= 5 * 60 * S
     assert t.events[-1].name == "gong" and t.events[-1].end == t.duration
