@@ -93,6 +93,7 @@ def build_session(
     from coach.cues import Cues
     from coach.framing import frame
     from coach.lint import lint
+    from coach.resources import scripts_dir
     from coach.routine import english_lines, find_routine, load_routine
     from coach.speech import Estimate, Speech, SpeechError
 
@@ -105,7 +106,7 @@ def build_session(
             f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}",
             err=True,
         )
-    rate = rate or routine.rate
+    own_rate, rate = rate, rate or routine.rate
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
     else:
@@ -115,15 +116,27 @@ def build_session(
             raise CoachError(f"{routine.path}: {e}" if not voice else str(e)) from None
     cues = Cues()
     options = dict(ticks=True if ticks else None)
+    # Advice may point at a file's words only when the user wrote the file; when a built-in
+    # or an option of this run is involved, the hint names the option that fixes it.
+    editable = Path(routine.path).resolve().parent != scripts_dir().resolve()
+    options_used = minutes is not None or own_rate is not None or voice is not None
     try:
-        timeline = compile_routine(routine, speech, cues, minutes=minutes, **options)
+        timeline = compile_routine(
+            routine, speech, cues, minutes=minutes, editable=editable, **options
+        )
     except RoutineError as e:
-        shortest = minutes and shortest_minutes(routine, speech, cues, **options)
-        if shortest:
-            hint = f"--minutes {minutes:g} is too short for {routine.name}"
-            hint += f": try --minutes {shortest}"
-            raise RoutineError(e.problems, hint) from None
-        raise
+        if editable and not options_used:
+            raise
+        shortest = shortest_minutes(routine, speech, cues, **options)
+        if minutes:
+            hint = (
+                f"--minutes {minutes:g} is too short for {routine.name}: try --minutes {shortest}"
+            )
+        else:
+            hint = (
+                f"{routine.name} needs more time at this voice and rate: try --minutes {shortest}"
+            )
+        raise RoutineError(e.problems, hint) from None
     screening = routine.coaching.safety_notice and not no_safety
     timeline = frame(timeline, routine, speech, screening=screening)
     return Session(routine, speech, cues, timeline, warnings)
@@ -360,6 +373,8 @@ def check(ctx, files, strict):
         warned = warned or bool(session.warnings)
         routine = session.routine
         click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")
+        for note in session.timeline.notes:  # what the coach moved or left out: information
+            click.echo(f"    note: {note}")
     if failed:
         ctx.exit(2)
     if strict and warned:

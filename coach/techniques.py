@@ -160,3 +160,27 @@ _TECHNIQUES = (
 )
 
 LIBRARY: dict[str, Technique] = {t.name: t for t in _TECHNIQUES}
+
+# How `--minutes` may stretch or shrink a step of each technique, in seconds (min, max); None: no
+# limit. Tapotement is brief (about a minute at most); vibration stays at most ten seconds on a
+# spot, so about four spots a step; oil needs time to warm and spread; contact needs a few
+# breaths. A step the author wrote outside these limits keeps its own length on that side.
+SECONDS: dict[str, tuple[int | None, int | None]] = {
+    "tapotement": (None, 60),
+    "vibration": (None, 40),
+    "oil": (45, None),
+    "contact": (20, None),
+}
+# Petrissage takes most of a massage's time; these give and take time first.
+FLEXIBLE = frozenset({"effleurage", "petrissage", "thumb-press"})
+# Hands still (or a held pose): silence is the point, no progress lines.
+STILL = frozenset({"contact", "rest", "childs-pose", "knee-hug"})
+# The tempo in a few words, for when it is said again after a long absence.
+PACE = {
+    "effleurage": "Slow, long strokes.",
+    "petrissage": "Steady and unhurried.",
+    "friction": "Small circles, about one a second.",
+    "thumb-press": "Press as they breathe out.",
+    "tennis-ball": "Roll slowly.",
+    "foam-roller": "Roll slowly.",
+}

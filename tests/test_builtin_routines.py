@@ -58,8 +58,8 @@ def test_classic_back_follows_the_guide_in_order():
         ("effleurage", 30),  # linking
         ("thumb-press", 210),  # tight spots
         ("effleurage", 90),  # adjusting pressure and speed
-        ("friction", 80),  # 90 in the outline: vibration's words need 10 s more than 30
-        ("vibration", 40),
+        ("friction", 90),
+        ("vibration", 30),
         ("effleurage", 90),  # closing, then still hands
     ]
     assert [(s.technique, s.duration) for s in steps] == [(t, d * SR) for t, d in outline]

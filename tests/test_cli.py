@@ -117,6 +117,21 @@ def test_check_accepts_the_builtins(tmp_path):
     assert result.stdout.count("ok") == 3
 
 
+def test_check_lists_what_the_coach_left_out_as_notes(tmp_path):
+    # Four 15-second steps hold their own words, but not everything the coach would add.
+    steps = "".join(
+        f'[[steps]]\ntechnique = "effleurage"\narea = "back"\nduration = 15\nsay = "{say}"\n'
+        for say in ("Glide up the back.", "Glide down the sides.", "Glide up.", "Rest.")
+    )
+    path = tmp_path / "short.toml"
+    path.write_text(f'title = "Short"\n{steps}')
+    result = coach("check", str(path))
+    assert result.returncode == 0, result.stderr
+    ok, *notes = result.stdout.splitlines()
+    assert ok.startswith("ok ") and notes
+    assert all(n.startswith("    note: step ") for n in notes)
+
+
 def test_check_reports_every_bad_file_one_line_each(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach.compiler import HEADS_UP_LEAD, PAUSE, compile_routine, scale_steps
+from coach.compiler import HEADS_UP_LEAD, PAUSE, compile_routine, scale_steps, shortest_minutes
 from coach.cues import Cues
 from coach.errors import RoutineError
 from coach.routine import Coaching, Reminder, Routine, Step
@@ -120,7 +121,7 @@ def test_colliding_reminders_are_moved_never_dropped(engine):
     assert_valid(t, 210 * S)
     said = [e for e in t.speech() if e.role == "reminder"]
     assert [e.text for e in said] == texts
-    assert len(t.notes) == 3 and all("moved" in n for n in t.notes)
+    assert len([n for n in t.notes if "moved" in n]) == 3
 
 
 def test_reminder_that_cannot_fit_names_step_and_line(engine):
@@ -134,7 +135,8 @@ def test_a_step_too_short_for_its_words_is_an_error_naming_it(engine):
     with pytest.raises(RoutineError) as err:
         compile_routine(make_routine([60, 5, 60]), engine, Cues())
     (line,) = str(err.value).splitlines()
-    assert line.startswith("test.toml:11: step 2 (Step 2 Petrissage): its opening words need")
+    assert line.startswith("test.toml:11: step 2 (Step 2 Petrissage): its own words need")
+    assert line.endswith("the step lasts 0:05; lengthen it or shorten its words")
 
 
 def test_heads_up_before_each_step_ends(engine):
@@ -181,7 +183,7 @@ def test_pressure_and_cautions_are_spoken_the_first_time_a_technique_is_used(eng
     assert cautions and {e.step for e in cautions} <= {1, 2}
     pressure = [e for e in t.speech() if e.role == "pressure"]
     assert [e.step for e in pressure] == [1, 2]
-    assert pressure[0].text == "Pressure: light, 2 to 3 out of 10."
+    assert pressure[0].text == "Light, 2 to 3 out of 10."  # the figure, no "Pressure:" label
     quiet = replace(routine, coaching=replace(routine.coaching, cautions=False))
     t = compile_routine(quiet, engine, Cues())
     assert not [e for e in t.speech() if e.role in ("caution", "pressure")]
@@ -207,10 +209,21 @@ def test_minutes_scales_exactly_and_keeps_every_instruction(engine, minutes):
     assert wanted <= {e.text for e in t.speech()}
 
 
-def test_minutes_too_short_is_an_error_that_says_so(engine):
+def test_minutes_too_short_names_what_each_step_needs(engine):
+    routine = make_routine([60, 90, 240])
     with pytest.raises(RoutineError) as err:
-        compile_routine(make_routine([60, 90, 240]), engine, Cues(), minutes=1)
-    assert "with --minutes 1" in str(err.value)
+        compile_routine(routine, engine, Cues(), minutes=0.2)
+    lines = str(err.value).splitlines()
+    assert lines and all(
+        re.fullmatch(
+            r"test.toml:1\d: step \d .*: its own words need 0:\d\d; in 0:12 it would get 0:0\d", x
+        )
+        for x in lines
+    )
+    shortest = shortest_minutes(routine, engine, Cues())
+    compile_routine(routine, engine, Cues(), minutes=shortest)
+    with pytest.raises(RoutineError):
+        compile_routine(routine, engine, Cues(), minutes=shortest - 1)
 
 
 @settings(
