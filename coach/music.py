@@ -1,9 +1,15 @@
 """Background music under a guide: looped, quiet, and ducked under every spoken word and cue.
 
-The music is decoded by ffmpeg as an endless stream (`-stream_loop -1`) and read one block at a
-time, so memory stays constant however long the guide is. Ducking follows the timeline's events,
-whose times are known to the sample, instead of detecting speech in the signal: the music is
-already down when the first syllable starts and comes back only after the last one.
+The music is decoded by ffmpeg and read one block at a time. A file of up to KEEP_SECONDS is
+kept in memory after its first pass (as 16-bit samples: 13 MB at most); a longer one is decoded
+again for every pass. Either way memory stays bounded however long the guide is. Each loop seam
+is an equal-power crossfade from the file's end into its start, so a file that does not loop
+cleanly does not click.
+
+Ducking follows the timeline's events, whose times are known to the sample, instead of
+detecting speech in the signal: the music is already down when the first syllable starts and
+comes back only after the last one, and stays down through short pauses. The bed fades in at
+the start and out under the end of the guide.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,20 @@ MUSIC_OFFSET_LU = -14.0
 DUCK_DB = -10.0
 # 150 ms fades: quick enough to clear the way for a word, slow enough not to pump audibly.
 FADE = SAMPLE_RATE * 150 // 1000
+# The music stays down through gaps shorter than 1.5 s: without a hold, every pause between
+# sentences and after each chime let the bed swell 8-10 dB and drop again (38 times in a
+# 5-minute guide).
+HOLD = SAMPLE_RATE * 3 // 2
+# 100 ms equal-power crossfade at each loop seam: a hard cut clicked (high-frequency energy
+# 10-20 dB over the music's own) on files that do not loop cleanly.
+SEAM = SAMPLE_RATE // 10
+# The bed fades in over the guide's first second and out over its last four.
+FADE_IN = SAMPLE_RATE
+FADE_OUT = 4 * SAMPLE_RATE
+# Files up to 5 minutes are decoded once and kept; longer ones are decoded once a pass.
+KEEP_SECONDS = 300
+# Decoded samples are read from ffmpeg this many at a time.
+CHUNK = 1 << 15
 # Loudness is measured on at most the first 10 minutes: a long file costs no more than that.
 MEASURE_SECONDS = 600
 # Quiet (or silent) music is not pushed up by more than this: it would only raise its noise.
@@ -39,10 +59,10 @@ def _ffmpeg() -> str:
 
 
 def _decode_cmd(path: Path, loop: bool) -> list[str]:
-    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout, looped for ever or
-    (to measure it) its first MEASURE_SECONDS."""
+    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout: all of it, once (to
+    loop it), or (to measure it) its first MEASURE_SECONDS."""
     _ffmpeg()  # a clear error when it is missing
-    before_input = ("-stream_loop", "-1") if loop else ("-t", str(MEASURE_SECONDS))
+    before_input = () if loop else ("-t", str(MEASURE_SECONDS))
     return decode_command(path, SAMPLE_RATE, before_input)
 
 
@@ -77,24 +97,71 @@ class Music:
         self.path = path
         gain_db = min(level_lufs - measure_loudness(path), MAX_GAIN_DB)
         self.gain = np.float32(10 ** (gain_db / 20) / 32768.0)
-        self._proc = subprocess.Popen(
-            _decode_cmd(path, loop=True), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
+        self._proc: subprocess.Popen | None = None
+        self._stream = self._looped()
+        self._ahead = np.zeros(0, dtype=np.float32)  # decoded, not yet read
 
     def read(self, n: int) -> np.ndarray:
-        data = bytearray()
-        while len(data) < 2 * n:
-            chunk = self._proc.stdout.read(2 * n - len(data))
-            if not chunk:
-                raise CoachError(f"music file {self.path} stopped decoding: choose another file")
-            data += chunk
-        return np.frombuffer(bytes(data), dtype="<i2").astype(np.float32) * self.gain
+        parts = [self._ahead]
+        have = len(self._ahead)
+        while have < n:
+            parts.append(next(self._stream))
+            have += len(parts[-1])
+        ahead = np.concatenate(parts)
+        self._ahead = ahead[n:].copy()
+        return ahead[:n]
+
+    def _looped(self) -> Iterator[np.ndarray]:
+        """The music as float32 chunks, pass after pass, each seam crossfaded; endless."""
+        kept: list[np.ndarray] | None = []  # the first pass, while it is short enough to keep
+        stored: np.ndarray | None = None
+        head: np.ndarray | None = None  # the file's first SEAM samples, faded in at each seam
+        held = np.zeros(0, dtype=np.float32)  # the last SEAM samples seen: maybe the pass's end
+        skip = 0  # after the first pass, its head was already heard in the seam
+        while True:
+            chunks = self._decode() if stored is None else _slices(stored)
+            for chunk in chunks:
+                if kept is not None:
+                    kept.append(chunk)
+                    if sum(map(len, kept)) > KEEP_SECONDS * SAMPLE_RATE:
+                        kept = None
+                dropped = min(skip, len(chunk))
+                skip -= dropped
+                held = np.concatenate((held, chunk[dropped:] * self.gain))
+                if head is None and len(held) >= SEAM:
+                    head = held[:SEAM].copy()
+                if len(held) > SEAM:
+                    yield held[:-SEAM]
+                    held = held[-SEAM:]
+            if head is None or len(held) < SEAM or (stored is None and kept == []):
+                raise CoachError(f"music file {self.path} is too short to loop: choose another")
+            if kept is not None:
+                stored, kept = np.concatenate(kept), None
+            yield _crossfade(held, head)
+            held, skip = held[:0], SEAM
+
+    def _decode(self) -> Iterator[np.ndarray]:
+        """One pass over the file, as int16 chunks."""
+        self._proc = subprocess.Popen(
+            _decode_cmd(self.path, loop=True), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        while data := self._proc.stdout.read(2 * CHUNK):
+            yield np.frombuffer(data, dtype="<i2")
+        if self._close_process() != 0:
+            raise CoachError(f"music file {self.path} stopped decoding: choose another file")
+
+    def _close_process(self) -> int | None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        return proc.wait()
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.stdout.close()
-        self._proc.wait()
+        self._stream.close()
+        self._close_process()
 
     def __enter__(self) -> Music:
         return self
@@ -103,22 +170,57 @@ class Music:
         self.close()
 
 
-def duck_gain(events: Sequence[Event], b0: int, b1: int) -> np.ndarray:
-    """The music's gain over samples [b0, b1): 1 in the clear, DUCK_DB under `events`.
+def _slices(samples: np.ndarray) -> Iterator[np.ndarray]:
+    for at in range(0, len(samples), CHUNK):
+        yield samples[at : at + CHUNK]
 
-    `events` are those sounding near the block (the caller passes the few it holds). The gain
-    ramps down over FADE samples before each event starts and back up over FADE after it ends.
+
+def _crossfade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Equal-power: cos/sin gains keep the level of unrelated material steady across the seam."""
+    angle = np.pi / 2 * (np.arange(len(tail)) + 0.5) / len(tail)
+    return (tail * np.cos(angle) + head * np.sin(angle)).astype(np.float32)
+
+
+def duck_spans(events: Iterable[Event]) -> tuple[tuple[int, int], ...]:
+    """Where the music is down: the events' spans, joined across gaps shorter than HOLD."""
+    spans: list[list[int]] = []
+    for e in sorted(events, key=lambda e: e.start):
+        if spans and e.start - spans[-1][1] < HOLD:
+            spans[-1][1] = max(spans[-1][1], e.end)
+        else:
+            spans.append([e.start, e.end])
+    return tuple((a, b) for a, b in spans)
+
+
+def bed_gain(spans: Sequence[tuple[int, int]], b0: int, b1: int, duration: int) -> np.ndarray:
+    """The music's gain over samples [b0, b1) of a guide `duration` samples long.
+
+    1 in the clear and DUCK_DB under `spans` (the caller passes those near the block), ramping
+    down over FADE samples before each span and back up over FADE after it; and under that a
+    fade in over the first FADE_IN samples and out over the last FADE_OUT, reaching silence on
+    the guide's last sample.
     """
     depth = np.zeros(b1 - b0, dtype=np.float32)
-    for e in events:
-        lo, hi = max(b0, e.start - FADE), min(b1, e.end + FADE)
+    for start, end in spans:
+        lo, hi = max(b0, start - FADE), min(b1, end + FADE)
         if lo >= hi:
             continue
         # A trapezoid: 0 before start-FADE, 1 over [start, end), 0 after end+FADE. Counted
-        # from the event's start in integers: float32 positions stop being whole past 2^24
+        # from the span's start in integers: float32 positions stop being whole past 2^24
         # samples (12.7 minutes), which turned the fades into steps.
-        t = np.arange(lo - e.start, hi - e.start)
-        ramp = (np.minimum(t + FADE, e.length + FADE - t) / FADE).astype(np.float32)
+        t = np.arange(lo - start, hi - start)
+        ramp = (np.minimum(t + FADE, end - start + FADE - t) / FADE).astype(np.float32)
         window = depth[lo - b0 : hi - b0]
         np.maximum(window, np.clip(ramp, 0.0, 1.0), out=window)
-    return np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))
+    gain = np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))
+    if b0 < FADE_IN:
+        gain[: FADE_IN - b0] *= _rise(np.arange(b0, min(b1, FADE_IN)), FADE_IN)
+    if b1 > duration - FADE_OUT:
+        lo = max(b0, duration - FADE_OUT)
+        gain[lo - b0 :] *= _rise(np.arange(duration - lo - 1, duration - b1 - 1, -1), FADE_OUT)
+    return gain
+
+
+def _rise(t: np.ndarray, length: int) -> np.ndarray:
+    """A raised-cosine ramp from 0 to 1 over `length` samples, at positions `t` (0-based)."""
+    return (np.sin(np.pi / 2 * np.clip(t, 0, length) / length) ** 2).astype(np.float32)

@@ -8,6 +8,7 @@ stays constant whatever the length of the session (a 3-hour routine needs no mor
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.cache import cache_root, store
-from coach.music import FADE, Music, duck_gain
+from coach.music import FADE, Music, bed_gain, duck_spans
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # 100 ms: small enough for a live player to react quickly, large enough to keep numpy busy.
@@ -34,6 +35,10 @@ CUE_OFFSET_LU = -5.0
 TICK_OFFSET_LU = -16.0
 # True-peak ceiling of every clip: 1.5 dB of room under full scale, as broadcasters keep.
 CEILING_DBTP = -1.5
+# Every speech clip fades in and out over 4 ms, inside its event: trimmed speech starts and
+# ends on a step from or to digital silence (up to -28 dBFS measured), a soft tick on
+# headphones. Short enough to leave the first syllable's attack and the onset sample alone.
+SPEECH_FADE = SAMPLE_RATE * 4 // 1000
 
 
 class Sounds:
@@ -42,7 +47,8 @@ class Sounds:
     Normalizing per clip instead of per file keeps every phrase equally loud and costs
     milliseconds, where normalizing a whole hour with ffmpeg's loudnorm takes ~50 s. Normalized
     clips are kept in memory and in the cache folder (keyed by the raw clip, the target and the
-    normalizer's source), so a second export of the same routine normalizes nothing.
+    normalizer's source), so a second export of the same routine normalizes nothing. Speech
+    clips are faded (`faded`) after the cache, so the cache never holds a stale fade.
     """
 
     def __init__(
@@ -75,15 +81,19 @@ class Sounds:
         name = (event.kind, event.text if event.kind == "speech" else event.name)
         found = self._clips.get(name)
         if found is None:
+            fade = 0
             if event.kind == "speech":
-                raw, target = self.speech.clip(event.text), self.loudness
+                raw, target, fade = self.speech.clip(event.text), self.loudness, SPEECH_FADE
             else:
                 raw = self.cues.clip(event.name)
                 offset = TICK_OFFSET_LU if event.name == "tick" else CUE_OFFSET_LU
                 target = self.loudness + offset
             recipe = f"{_normalizer_digest()} {target:.4f} {self.ceiling_dbtp:.4f}".encode()
             key = hashlib.sha256(recipe + raw.astype("<i2").tobytes()).hexdigest()
-            found = self._clips[name] = (key, self._normalized(key, raw, target))
+            sound = faded(self._normalized(key, raw, target), fade)
+            # The key names the fade too: it is what the guide's cached loudness is keyed by.
+            key = hashlib.sha256(f"{key} raised-cosine fade {fade}".encode()).hexdigest()
+            found = self._clips[name] = (key, sound)
         return found
 
     def _normalized(self, key: str, raw: np.ndarray, target: float) -> np.ndarray:
@@ -97,6 +107,18 @@ class Sounds:
         sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
         store(path, sound.astype("<f4").tobytes())
         return sound
+
+
+def faded(sound: np.ndarray, length: int) -> np.ndarray:
+    """`sound` with raised-cosine fades over its first and last `length` samples (fewer for
+    a clip shorter than two fades), in place. Gains are taken mid-sample, so the first and
+    last samples are scaled by under 1e-4 and no sample is zeroed outright."""
+    n = min(length, len(sound) // 2)
+    if n:
+        ramp = np.sin(np.pi / 2 * (np.arange(n) + 0.5) / n).astype(np.float32) ** 2
+        sound[:n] *= ramp
+        sound[len(sound) - n :] *= ramp[::-1]
+    return sound
 
 
 @functools.cache
@@ -157,19 +179,20 @@ def render(
 
     `clip(event)` returns the event's sound as float32, exactly `event.length` samples long.
     Every block is `block` samples except possibly the last. With `music`, the music runs under
-    the whole range, ducked around every event (so events are held from FADE before they start
-    to FADE after they end).
+    the whole range, ducked around every event (from FADE before it starts to FADE after it
+    ends, held through short gaps) and faded in and out at the guide's ends.
     """
     end = timeline.duration if end is None else end
-    reach = FADE if music is not None else 0
-    pending = [e for e in timeline.events if e.end + reach > start and e.start - reach < end]
+    pending = [e for e in timeline.events if e.end > start and e.start < end]
     pending.sort(key=lambda e: e.start)
+    spans = duck_spans(timeline.events) if music is not None else ()
+    next_span = bisect.bisect_left(spans, start - FADE, key=lambda s: s[1])
     active: list[tuple[Event, np.ndarray]] = []
     next_event = 0
     for b0 in range(start, end, block):
         b1 = min(b0 + block, end)
         out = np.zeros(b1 - b0, dtype=np.float32)
-        while next_event < len(pending) and pending[next_event].start - reach < b1:
+        while next_event < len(pending) and pending[next_event].start < b1:
             event = pending[next_event]
             sound = clip(event)
             if len(sound) != event.length:
@@ -183,12 +206,13 @@ def render(
             lo, hi = max(event.start, b0), min(event.end, b1)
             if lo < hi:
                 out[lo - b0 : hi - b0] += sound[lo - event.start : hi - event.start]
+        active = [(e, s) for e, s in active if e.end > b1]
         if music is not None:
-            bed = music.read(b1 - b0)
-            if active:
-                bed *= duck_gain([e for e, _ in active], b0, b1)
-            out += bed
-        active = [(e, s) for e, s in active if e.end + reach > b1]
+            while next_span < len(spans) and spans[next_span][1] + FADE <= b0:
+                next_span += 1
+            last = bisect.bisect_left(spans, b1 + FADE, lo=next_span, key=lambda s: s[0])
+            near = spans[next_span:last]
+            out += music.read(b1 - b0) * bed_gain(near, b0, b1, timeline.duration)
         yield out
 
 
