@@ -239,10 +239,11 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
 )
 @click.option(
     "--loudness",
-    type=Number(-30, -10),
+    type=Number(-30, 0),
     default=-19.0,
     show_default=True,
-    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 a noisy room.",
+    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 (the loudest) a "
+    "noisy room.",
 )
 @music_option
 def export(routine, output, fmt, transcript, loudness, music, **options):
@@ -251,10 +252,11 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     The file holds exactly the timeline `coach preview --format json` shows with the same
     options. An existing file is replaced only once the new one is complete.
     """
-    from coach.export import FORMATS, check_output
+    from coach.export import FORMATS, check_loudness, check_output
     from coach.export import export as export_file
     from coach.render import Sounds, calibrated
 
+    check_loudness(loudness)
     spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
     session = build_session(routine, **options)
     sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)

@@ -42,6 +42,11 @@ EXPORT_BLOCK = 22050
 # to keep the file under -1 dBTP.
 LOSSY_CEILING_DBTP = -2.5
 
+# The loudest speech every format holds within 0.3 LU with true peaks at or under -1 dBTP after
+# encoding. Louder, the limiter works so hard that the codecs overshoot: at -14 Vorbis peaked
+# at -0.7 dBTP and AAC came out 0.5 LU quiet; at -10 AAC peaked at +0.4 dBTP.
+MAX_LOUDNESS = -16.0
+
 # A CTOC frame counts its entries in one byte: more chapters go into nested tables of contents.
 TOC_ENTRIES = 255
 # WAV sizes are 32-bit: the RIFF chunk (36 header bytes + the samples) must fit 4 GiB, about 27
@@ -117,6 +122,15 @@ def check_output(
     return name
 
 
+def check_loudness(loudness: float) -> None:
+    """CoachError if `loudness` (LUFS) is louder than every format can hold."""
+    if loudness > MAX_LOUDNESS:
+        raise CoachError(
+            f"a loudness of {loudness:g} LUFS cannot keep true peaks at or under -1 dBTP in "
+            f"every format: {MAX_LOUDNESS:g} LUFS is the loudest that does"
+        )
+
+
 def export(
     timeline: Timeline,
     sounds: ClipSource,
@@ -133,6 +147,7 @@ def export(
     MUSIC_OFFSET_LU under it. `progress(n)` is called with the samples written after each block.
     """
     out = Path(out)
+    check_loudness(loudness)
     name = check_output(out, fmt, transcript, music)
     spec = FORMATS[name]
     if name == "wav" and timeline.duration > WAV_MAX_SAMPLES:

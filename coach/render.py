@@ -39,6 +39,8 @@ CEILING_DBTP = -1.5
 # ends on a step from or to digital silence (up to -28 dBFS measured), a soft tick on
 # headphones. Short enough to leave the first syllable's attack and the onset sample alone.
 SPEECH_FADE = SAMPLE_RATE * 4 // 1000
+# Passes over the whole guide to bring it to its loudness (see `calibrated`).
+CALIBRATION_PASSES = 2
 
 
 class Sounds:
@@ -133,24 +135,39 @@ def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
     """Sounds that make the whole rendered `timeline` measure `sounds.loudness` integrated.
 
     Clips normalized one by one leave the whole about 1 LU quieter: the 400 ms blocks that
-    straddle a phrase's edges count its pauses. One measuring pass fixes that. Only blocks with
-    sound, plus the first silent second after each (its blocks are gated out anyway, and it
-    keeps the straddling blocks exact), go through the meter. The result is cached under a
-    digest of every event's place and sound, so exporting the same guide again skips the pass.
+    straddle a phrase's edges count its pauses. Measuring passes fix that: the first corrects
+    the level, the second what the limiter took back of that correction at loud targets (one
+    pass left -16 at -16.1 and -14 at -14.4). Only blocks with sound, plus the first silent
+    second after each (its blocks are gated out anyway, and it keeps the straddling blocks
+    exact), go through the meter. The result is cached under a digest of every event's place
+    and sound, so exporting the same guide again skips the passes.
     """
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"calibrated in {CALIBRATION_PASSES} passes\n".encode())
     for e in timeline.events:
         digest.update(f"{e.start} {e.end} {sounds.key(e)}\n".encode())
     path = sounds._cache.parent / "loudness" / f"{digest.hexdigest()}.txt"
     try:
-        measured = float(path.read_text())
+        loudness = float(path.read_text())
     except (OSError, ValueError):
-        measured = _measure(timeline, sounds)
-        store(path, repr(measured).encode())
-    if not math.isfinite(measured):
+        loudness = _calibrate(timeline, sounds)
+        store(path, repr(loudness).encode())
+    if not math.isfinite(loudness) or loudness == sounds.loudness:
         return sounds
-    loudness = 2 * sounds.loudness - measured
     return Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp, sounds.cache_dir)
+
+
+def _calibrate(timeline: Timeline, sounds: Sounds) -> float:
+    """The clip loudness that makes the rendered timeline measure `sounds.loudness`."""
+    loudness, trial = sounds.loudness, sounds
+    for _ in range(CALIBRATION_PASSES):
+        error = sounds.loudness - _measure(timeline, trial)
+        if not math.isfinite(error):
+            return sounds.loudness  # nothing audible: nothing to calibrate
+        loudness += error
+        if abs(error) < 0.05:
+            break
+        trial = Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp, sounds.cache_dir)
+    return loudness
 
 
 def _measure(timeline: Timeline, clip: ClipSource) -> float:
