@@ -123,3 +123,28 @@ def test_music_fades_smoothly_however_late_in_the_session(minutes):
     assert gain_db[0] == pytest.approx(0, abs=1e-4) and gain_db[R] == pytest.approx(DUCK_DB)
     # At most DUCK_DB / FADE between neighbouring samples: a ramp, not a jump.
     assert np.abs(np.diff(gain_db)).max() <= abs(DUCK_DB) / FADE * 1.01
+
+
+def test_speech_clips_fade_inside_their_length_and_the_fade_is_in_their_key(tmp_path, monkeypatch):
+    """Real espeak-ng speech through the clip source export and live playback share."""
+    from coach import render as render_module
+    from coach.cues import Cues
+    from coach.render import SPEECH_FADE, Sounds
+    from coach.speech import Speech
+
+    speech = Speech(voice="en-us")
+    event = Event("speech", 0, 1, 1, "instruction", text="Glide up beside the spine.")
+    sounds = Sounds(speech, Cues(), cache_dir=tmp_path)
+    clip = sounds(event)
+    raw = speech.clip(event.text).astype(np.float32)
+    assert len(clip) == len(raw)  # the fade sits inside the clip: no onset moves
+    assert np.abs(clip[:2]).max() < 1e-3 and np.abs(clip[-2:]).max() < 1e-3
+    assert np.abs(clip[SPEECH_FADE : SPEECH_FADE * 4]).max() > 0.01
+    # The guide's cached loudness is keyed by the clips' keys: a new fade makes new keys,
+    # and the cached normalized clip (unfaded) is faded afresh.
+    monkeypatch.setattr(render_module, "SPEECH_FADE", SPEECH_FADE * 2)
+    refaded = Sounds(speech, Cues(), cache_dir=tmp_path)
+    assert refaded.key(event) != sounds.key(event)
+    again, edge = refaded(event), 2 * SPEECH_FADE
+    np.testing.assert_array_equal(again[edge:-edge], clip[edge:-edge])
+    assert not np.array_equal(again[:edge], clip[:edge])
