@@ -115,15 +115,18 @@ class Music:
         """The music as float32 chunks, pass after pass, each seam crossfaded; endless."""
         kept: list[np.ndarray] | None = []  # the first pass, while it is short enough to keep
         stored: np.ndarray | None = None
+        first, length = True, 0  # in the first pass; its length so far
         head: np.ndarray | None = None  # the file's first SEAM samples, faded in at each seam
         held = np.zeros(0, dtype=np.float32)  # the last SEAM samples seen: maybe the pass's end
         skip = 0  # after the first pass, its head was already heard in the seam
         while True:
             chunks = self._decode() if stored is None else _slices(stored)
             for chunk in chunks:
+                if first:
+                    length += len(chunk)
                 if kept is not None:
                     kept.append(chunk)
-                    if sum(map(len, kept)) > KEEP_SECONDS * SAMPLE_RATE:
+                    if length > KEEP_SECONDS * SAMPLE_RATE:
                         kept = None
                 dropped = min(skip, len(chunk))
                 skip -= dropped
@@ -133,12 +136,12 @@ class Music:
                 if len(held) > SEAM:
                     yield held[:-SEAM]
                     held = held[-SEAM:]
-            if head is None or len(held) < SEAM or (stored is None and kept == []):
+            if length < 2 * SEAM:  # the seam would overlap the head it fades into
                 raise CoachError(f"music file {self.path} is too short to loop: choose another")
             if kept is not None:
                 stored, kept = np.concatenate(kept), None
             yield _crossfade(held, head)
-            held, skip = held[:0], SEAM
+            held, skip, first = held[:0], SEAM, False
 
     def _decode(self) -> Iterator[np.ndarray]:
         """One pass over the file, as int16 chunks."""
