@@ -152,8 +152,9 @@ def export(
     spec = FORMATS[name]
     if name == "wav" and timeline.duration > WAV_MAX_SAMPLES:
         hours = timeline.duration / timeline.sample_rate / 3600
+        most = WAV_MAX_SAMPLES // timeline.sample_rate // 3600
         raise CoachError(
-            f"{out}: a WAV file holds at most 27 hours and this guide lasts {hours:.1f}: "
+            f"{out}: a WAV file holds at most {most} hours and this guide lasts {hours:.1f}: "
             "export it as FLAC, MP3, OGG or M4A instead"
         )
     text_out = transcript_path(out, transcript)
