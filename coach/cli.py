@@ -178,9 +178,9 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     from click.core import ParameterSource
 
     from coach.keys import parse_keymap
-    from coach.music import MUSIC_OFFSET_LU, Music
+    from coach.music import MUSIC_OFFSET_LU, Music, speech_ceiling
     from coach.player import play as play_live
-    from coach.render import DEFAULT_LOUDNESS, Sounds, calibrated
+    from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
 
     keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
     resume = ["coach", "play", routine]
@@ -202,7 +202,9 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         session = build_session(routine, **options)
         # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very samples;
         # lossy formats keep 1 dB more headroom for their codecs). Measured once, then cached.
-        sounds = calibrated(session.timeline, Sounds(session.speech, session.cues))
+        ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
+        sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
+        sounds = calibrated(session.timeline, sounds)
         return play_live(
             session.timeline,
             sounds,
@@ -254,12 +256,17 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     """
     from coach.export import FORMATS, check_loudness, check_output
     from coach.export import export as export_file
+    from coach.music import MUSIC_OFFSET_LU, bed_level, speech_ceiling
     from coach.render import Sounds, calibrated
 
     check_loudness(loudness)
     spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
+    ceiling = spec.ceiling_dbtp
+    if music:  # measured first: a file that is not audio fails before any synthesis
+        bed_peak = bed_level(Path(music), loudness + MUSIC_OFFSET_LU)[1]
+        ceiling = speech_ceiling(ceiling, bed_peak)
     session = build_session(routine, **options)
-    sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)
+    sounds = Sounds(session.speech, session.cues, loudness, ceiling)
     sounds = calibrated(session.timeline, sounds)
     args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
     args["music"] = Path(music) if music else None

@@ -14,6 +14,8 @@ the start and out under the end of the guide.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import shutil
 import subprocess
@@ -49,6 +51,8 @@ CHUNK = 1 << 15
 MEASURE_SECONDS = 600
 # Quiet (or silent) music is not pushed up by more than this: it would only raise its noise.
 MAX_GAIN_DB = 20.0
+# Nor are its peaks, so that ducked under speech they take at most 1.6 dB of the voice's room.
+BED_PEAK_DBTP = -10.0
 
 
 def _ffmpeg() -> str:
@@ -66,8 +70,9 @@ def _decode_cmd(path: Path, loop: bool) -> list[str]:
     return decode_command(path, SAMPLE_RATE, before_input)
 
 
-def measure_loudness(path: Path) -> float:
-    """The music's integrated loudness in LUFS; CoachError if it holds no readable audio.
+def measure_loudness(path: Path) -> tuple[float, float]:
+    """The music's integrated loudness (LUFS) and true peak (dBTP); CoachError if it holds no
+    readable audio.
 
     Measured on the very mono stream that will be mixed in (ffmpeg's downmix inside a filter
     graph differs from `-ac 1` by 3 dB).
@@ -78,13 +83,14 @@ def measure_loudness(path: Path) -> float:
         _decode_cmd(path, loop=False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     cmd = [_ffmpeg(), "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE)]
-    cmd += ["-ac", "1", "-i", "pipe:0", "-af", "ebur128", "-f", "null", "-"]
+    cmd += ["-ac", "1", "-i", "pipe:0", "-af", "ebur128=peak=true", "-f", "null", "-"]
     done = subprocess.run(cmd, stdin=decoder.stdout, capture_output=True, text=True)
     decoder.stdout.close()
     found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", done.stderr)
     if decoder.wait() != 0 or done.returncode != 0 or not found:
         raise CoachError(f"music file {path} is not audio that ffmpeg can read: choose another")
-    return float(found[-1]) if found[-1] != "-inf" else -70.0
+    peak = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", done.stderr)[-1]
+    return max(float(found[-1]), -70.0), max(float(peak), -70.0)  # "-inf" for silence
 
 
 class Music:
@@ -95,7 +101,7 @@ class Music:
 
     def __init__(self, path: Path, level_lufs: float):
         self.path = path
-        gain_db = min(level_lufs - measure_loudness(path), MAX_GAIN_DB)
+        gain_db, self.peak_dbtp = bed_level(path, level_lufs)
         self.gain = np.float32(10 ** (gain_db / 20) / 32768.0)
         self._proc: subprocess.Popen | None = None
         self._stream = self._looped()
@@ -171,6 +177,32 @@ class Music:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@functools.cache
+def _measured(path: Path, mtime_ns: int, size: int) -> tuple[float, float]:
+    return measure_loudness(path)
+
+
+def bed_level(path: Path, level_lufs: float) -> tuple[float, float]:
+    """(gain in dB, true peak in dBTP after that gain) that bring the music in `path` to
+    `level_lufs`, its peaks kept under BED_PEAK_DBTP. Measured once per file and version."""
+    found = path.stat() if path.is_file() else None
+    key = (found.st_mtime_ns, found.st_size) if found else (0, 0)
+    loudness, peak = _measured(path, *key) if found else measure_loudness(path)
+    gain_db = min(level_lufs - loudness, MAX_GAIN_DB, BED_PEAK_DBTP - peak)
+    return gain_db, peak + gain_db
+
+
+def speech_ceiling(ceiling_dbtp: float, bed_peak_dbtp: float) -> float:
+    """The clips' true-peak ceiling that keeps speech plus the music bed under `ceiling_dbtp`.
+
+    Speech sounds only where the bed is ducked; a seam's equal-power crossfade can lift the
+    bed's peak by up to 3 dB. A peaky music file (crest 16 dB) took a guide at -16 LUFS to
+    -0.9 dBTP without this.
+    """
+    bed = 10 ** ((bed_peak_dbtp + DUCK_DB + 3.0) / 20)
+    return 20 * math.log10(10 ** (ceiling_dbtp / 20) - bed)
 
 
 def _slices(samples: np.ndarray) -> Iterator[np.ndarray]:

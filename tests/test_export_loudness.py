@@ -73,22 +73,26 @@ def test_every_format_meets_its_target_with_true_peaks_under_minus_1(folder, fmt
     assert peak <= -1.0
 
 
-@pytest.mark.parametrize("fmt", ["wav", "m4a"])
-def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, fmt):
-    music = folder / "pink.ogg"
-    if not music.exists():
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.5",
-             str(music)],
-            check=True,
-        )  # fmt: skip
-    out = folder / f"music.{fmt}"
-    loudest = str(MAX_LOUDNESS)
-    options = [*OPTIONS, "--loudness", loudest, "--music", str(music)]
+# Pink noise, and clicks 16 dB over their own loudness: ducked under the voice, a peaky bed
+# once took the guide to -0.9 dBTP.
+MUSIC = {
+    "pink": "anoisesrc=d=20:c=pink:a=0.5",
+    "clicks": "aevalsrc='if(lt(mod(t,0.5),0.02),0.9*sin(2*PI*800*t),0.01*sin(2*PI*200*t))':d=10",
+}
+
+
+@pytest.mark.parametrize(("music", "fmt"), [("pink", "wav"), ("pink", "m4a"), ("clicks", "wav")])
+def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, music, fmt):
+    path = folder / f"{music}.wav"
+    if not path.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", MUSIC[music], str(path)],
+                       check=True)  # fmt: skip
+    out = folder / f"{music}.{fmt}"
+    options = [*OPTIONS, "--loudness", str(MAX_LOUDNESS), "--music", str(path)]
     done = coach("export", str(folder / "guide.toml"), *options, "-o", str(out))
     assert done.returncode == 0, done.stderr
     integrated, peak = ebur128(out)
-    assert integrated == pytest.approx(MAX_LOUDNESS, abs=0.5)  # the bed adds its own
+    assert integrated == pytest.approx(MAX_LOUDNESS, abs=0.5)  # the bed shifts the gating
     assert peak <= -1.0
 
 
