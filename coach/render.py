@@ -161,6 +161,7 @@ def _calibrate(timeline: Timeline, sounds: Sounds) -> float:
     loudness, trial = sounds.loudness, sounds
     for _ in range(CALIBRATION_PASSES):
         error = sounds.loudness - _measure(timeline, trial)
+        trial._clips.clear()  # one set of clips in memory at a time (tens of MB a set)
         if not math.isfinite(error):
             return sounds.loudness  # nothing audible: nothing to calibrate
         loudness += error
