@@ -211,9 +211,9 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     from click.core import ParameterSource
 
     from coach.keys import parse_keymap
-    from coach.music import MUSIC_OFFSET_LU, Music
+    from coach.music import MUSIC_OFFSET_LU, Music, speech_ceiling
     from coach.player import play as play_live
-    from coach.render import DEFAULT_LOUDNESS, Sounds, calibrated
+    from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
 
     keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
     resume = ["coach", "play", routine]
@@ -236,7 +236,9 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         session.warn()
         # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very samples;
         # lossy formats keep 1 dB more headroom for their codecs). Measured once, then cached.
-        sounds = calibrated(session.timeline, Sounds(session.speech, session.cues))
+        ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
+        sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
+        sounds = calibrated(session.timeline, sounds)
         return play_live(
             session.timeline,
             sounds,
@@ -273,10 +275,11 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
 )
 @click.option(
     "--loudness",
-    type=Number(-30, -10),
+    type=Number(-30, 0),
     default=-19.0,
     show_default=True,
-    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 a noisy room.",
+    help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 (the loudest) a "
+    "noisy room.",
 )
 @music_option
 def export(routine, output, fmt, transcript, loudness, music, **options):
@@ -285,14 +288,20 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     The file holds exactly the timeline `coach preview --format json` shows with the same
     options. An existing file is replaced only once the new one is complete.
     """
-    from coach.export import FORMATS, check_output
+    from coach.export import FORMATS, check_loudness, check_output
     from coach.export import export as export_file
+    from coach.music import MUSIC_OFFSET_LU, bed_level, speech_ceiling
     from coach.render import Sounds, calibrated
 
+    check_loudness(loudness)
     spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
+    ceiling = spec.ceiling_dbtp
+    if music:  # measured first: a file that is not audio fails before any synthesis
+        bed_peak = bed_level(Path(music), loudness + MUSIC_OFFSET_LU)[1]
+        ceiling = speech_ceiling(ceiling, bed_peak)
     session = build_session(routine, **options)
     session.warn()
-    sounds = Sounds(session.speech, session.cues, loudness, spec.ceiling_dbtp)
+    sounds = Sounds(session.speech, session.cues, loudness, ceiling)
     sounds = calibrated(session.timeline, sounds)
     args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
     args["music"] = Path(music) if music else None

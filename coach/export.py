@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 import mutagen
-from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
+from mutagen.id3 import CHAP, COMM, CTOC, ID3, TIT2, CTOCFlags
 
 from coach.errors import CoachError
 from coach.music import MUSIC_OFFSET_LU, Music
@@ -42,6 +42,17 @@ EXPORT_BLOCK = 22050
 # to keep the file under -1 dBTP.
 LOSSY_CEILING_DBTP = -2.5
 
+# The loudest speech every format holds within 0.3 LU with true peaks at or under -1 dBTP after
+# encoding. Louder, the limiter works so hard that the codecs overshoot: at -14 Vorbis peaked
+# at -0.7 dBTP and AAC came out 0.5 LU quiet; at -10 AAC peaked at +0.4 dBTP.
+MAX_LOUDNESS = -16.0
+
+# A CTOC frame counts its entries in one byte: more chapters go into nested tables of contents.
+TOC_ENTRIES = 255
+# WAV sizes are 32-bit: the RIFF chunk (36 header bytes + the samples) must fit 4 GiB, about 27
+# hours of 16-bit mono at 22.05 kHz.
+WAV_MAX_SAMPLES = (2**32 - 1 - 36) // 2
+
 
 @dataclass(frozen=True)
 class Format:
@@ -55,9 +66,10 @@ class Format:
 FORMATS = {
     "wav": Format((), "none"),
     "flac": Format(("-c:a", "flac", "-f", "flac"), "vorbis"),
-    # 64 kbit/s mono is transparent enough for a voice at 22.05 kHz.
+    # LAME's VBR quality 2 keeps the loudness (constant 64 kbit/s came out 0.5 LU quiet) and
+    # is smaller for a voice at 22.05 kHz: about 38 kbit/s.
     "mp3": Format(
-        ("-c:a", "libmp3lame", "-b:a", "64k", "-compression_level", "7", "-f", "mp3"),
+        ("-c:a", "libmp3lame", "-q:a", "2", "-compression_level", "7", "-f", "mp3"),
         "id3",
         LOSSY_CEILING_DBTP,
     ),
@@ -110,6 +122,15 @@ def check_output(
     return name
 
 
+def check_loudness(loudness: float) -> None:
+    """CoachError if `loudness` (LUFS) is louder than every format can hold."""
+    if loudness > MAX_LOUDNESS:
+        raise CoachError(
+            f"a loudness of {loudness:g} LUFS cannot keep true peaks at or under -1 dBTP in "
+            f"every format: {MAX_LOUDNESS:g} LUFS is the loudest that does"
+        )
+
+
 def export(
     timeline: Timeline,
     sounds: ClipSource,
@@ -126,17 +147,32 @@ def export(
     MUSIC_OFFSET_LU under it. `progress(n)` is called with the samples written after each block.
     """
     out = Path(out)
-    spec = FORMATS[check_output(out, fmt, transcript, music)]
+    check_loudness(loudness)
+    name = check_output(out, fmt, transcript, music)
+    spec = FORMATS[name]
+    if name == "wav" and timeline.duration > WAV_MAX_SAMPLES:
+        hours = timeline.duration / timeline.sample_rate / 3600
+        most = WAV_MAX_SAMPLES // timeline.sample_rate // 3600
+        raise CoachError(
+            f"{out}: a WAV file holds at most {most} hours and this guide lasts {hours:.1f}: "
+            "export it as FLAC, MP3, OGG or M4A instead"
+        )
     text_out = transcript_path(out, transcript)
     targets = [out] + ([text_out] if text_out else [])
     for target in targets:
         _remove_stale_partials(target)
+    existed = out.exists()
 
     try:
         _write_all(timeline, sounds, spec, targets, transcript, loudness, music, progress)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise CoachError(f"could not write {out}: {reason}: choose another place with -o") from None
+    except (OSError, mutagen.MutagenError) as error:
+        # mutagen wraps the OSError (e.g. a disk that fills while it writes the chapters).
+        cause = error if isinstance(error, OSError) else error.__context__
+        reason = getattr(cause, "strerror", None) or str(error)
+        kept = f" ({out.name} is as it was)" if existed else ""
+        raise CoachError(
+            f"could not write {out}: {reason}{kept}: choose another place with -o"
+        ) from None
     return targets
 
 
@@ -245,7 +281,9 @@ def _ffmetadata(timeline: Timeline, chapters: bool) -> str:
 
 
 def _add_id3_chapters(timeline: Timeline, path: Path) -> None:
-    """ID3v2 CHAP frames and the CTOC that players need to show them (children in time order)."""
+    """ID3v2 CHAP frames and the CTOC that players need to show them (children in time order);
+    over TOC_ENTRIES chapters, a top-level CTOC of nested ones. The comment goes in a COMM
+    frame, which players show (ffmpeg writes it as TXXX:comment, which most do not)."""
     tags = ID3(str(path))
     rate = timeline.sample_rate
     ids = [f"chp{step.index}" for step in timeline.steps]
@@ -253,9 +291,53 @@ def _add_id3_chapters(timeline: Timeline, path: Path) -> None:
         start, end = milliseconds(step.start, rate), milliseconds(step.end, rate)
         sub = [TIT2(encoding=3, text=[step.title])]
         tags.add(CHAP(element_id=element_id, start_time=start, end_time=end, sub_frames=sub))
+    top = ids
+    if len(ids) > TOC_ENTRIES:
+        top = []
+        for at in range(0, len(ids), TOC_ENTRIES):
+            part = timeline.steps[at : at + TOC_ENTRIES]
+            title = [TIT2(encoding=3, text=[f"Steps {part[0].index}-{part[-1].index}"])]
+            top.append(f"toc{len(top) + 1}")
+            children = ids[at : at + TOC_ENTRIES]
+            tags.add(CTOC(element_id=top[-1], flags=CTOCFlags.ORDERED,
+                          child_element_ids=children, sub_frames=title))  # fmt: skip
     flags = CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED
-    tags.add(CTOC(element_id="toc", flags=flags, child_element_ids=ids, sub_frames=[]))
-    tags.save(str(path))
+    tags.add(CTOC(element_id="toc", flags=flags, child_element_ids=top, sub_frames=[]))
+    tags.delall("TXXX:comment")
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=[_tags(timeline)["comment"]]))
+    tags.save(str(path), v2_version=4)
+    _chapter_frames_in_time_order(path)
+
+
+def _chapter_frames_in_time_order(path: Path) -> None:
+    """Reorder the CHAP frames of `path`'s ID3v2.4 tag by start time, in place.
+
+    mutagen writes frames of one kind shortest first, and ffprobe (like the tools built on
+    ffmpeg) lists chapters in file order: "Petrissage (6:00)" came first. Only frames trade
+    places, so the tag keeps its size and the audio is not touched.
+    """
+    with open(path, "r+b") as f:
+        header = f.read(10)
+        body = f.read(_syncsafe(header[6:10]))
+        frames, at = [], 0
+        while at + 10 <= len(body) and body[at] != 0:  # padding (zeros) ends the frames
+            end = at + 10 + _syncsafe(body[at + 4 : at + 8])
+            frames.append(body[at:end])
+            at = end
+
+        def start_time(frame: bytes) -> int:
+            after_id = frame.index(b"\0", 10) + 1  # the element ID is a terminated string
+            return int.from_bytes(frame[after_id : after_id + 4], "big")
+
+        chapters = iter(sorted((fr for fr in frames if fr[:4] == b"CHAP"), key=start_time))
+        ordered = b"".join(next(chapters) if fr[:4] == b"CHAP" else fr for fr in frames)
+        f.seek(10)
+        f.write(ordered)
+
+
+def _syncsafe(data: bytes) -> int:
+    """An ID3v2.4 size: 7 bits a byte."""
+    return sum((b & 0x7F) << (7 * (len(data) - 1 - i)) for i, b in enumerate(data))
 
 
 def _add_vorbis_chapters(timeline: Timeline, path: Path) -> None:

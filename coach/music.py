@@ -1,17 +1,25 @@
 """Background music under a guide: looped, quiet, and ducked under every spoken word and cue.
 
-The music is decoded by ffmpeg as an endless stream (`-stream_loop -1`) and read one block at a
-time, so memory stays constant however long the guide is. Ducking follows the timeline's events,
-whose times are known to the sample, instead of detecting speech in the signal: the music is
-already down when the first syllable starts and comes back only after the last one.
+The music is decoded by ffmpeg and read one block at a time. A file of up to KEEP_SECONDS is
+kept in memory after its first pass (as 16-bit samples: 13 MB at most); a longer one is decoded
+again for every pass. Either way memory stays bounded however long the guide is. Each loop seam
+is an equal-power crossfade from the file's end into its start, so a file that does not loop
+cleanly does not click.
+
+Ducking follows the timeline's events, whose times are known to the sample, instead of
+detecting speech in the signal: the music is already down when the first syllable starts and
+comes back only after the last one, and stays down through short pauses. The bed fades in at
+the start and out under the end of the guide.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +33,26 @@ MUSIC_OFFSET_LU = -14.0
 DUCK_DB = -10.0
 # 150 ms fades: quick enough to clear the way for a word, slow enough not to pump audibly.
 FADE = SAMPLE_RATE * 150 // 1000
+# The music stays down through gaps shorter than 1.5 s: without a hold, every pause between
+# sentences and after each chime let the bed swell 8-10 dB and drop again (38 times in a
+# 5-minute guide).
+HOLD = SAMPLE_RATE * 3 // 2
+# 100 ms equal-power crossfade at each loop seam: a hard cut clicked (high-frequency energy
+# 10-20 dB over the music's own) on files that do not loop cleanly.
+SEAM = SAMPLE_RATE // 10
+# The bed fades in over the guide's first second and out over its last four.
+FADE_IN = SAMPLE_RATE
+FADE_OUT = 4 * SAMPLE_RATE
+# Files up to 5 minutes are decoded once and kept; longer ones are decoded once a pass.
+KEEP_SECONDS = 300
+# Decoded samples are read from ffmpeg this many at a time.
+CHUNK = 1 << 15
 # Loudness is measured on at most the first 10 minutes: a long file costs no more than that.
 MEASURE_SECONDS = 600
 # Quiet (or silent) music is not pushed up by more than this: it would only raise its noise.
 MAX_GAIN_DB = 20.0
+# Nor are its peaks, so that ducked under speech they take at most 1.6 dB of the voice's room.
+BED_PEAK_DBTP = -10.0
 
 
 def _ffmpeg() -> str:
@@ -39,15 +63,16 @@ def _ffmpeg() -> str:
 
 
 def _decode_cmd(path: Path, loop: bool) -> list[str]:
-    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout, looped for ever or
-    (to measure it) its first MEASURE_SECONDS."""
+    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout: all of it, once (to
+    loop it), or (to measure it) its first MEASURE_SECONDS."""
     _ffmpeg()  # a clear error when it is missing
-    before_input = ("-stream_loop", "-1") if loop else ("-t", str(MEASURE_SECONDS))
+    before_input = () if loop else ("-t", str(MEASURE_SECONDS))
     return decode_command(path, SAMPLE_RATE, before_input)
 
 
-def measure_loudness(path: Path) -> float:
-    """The music's integrated loudness in LUFS; CoachError if it holds no readable audio.
+def measure_loudness(path: Path) -> tuple[float, float]:
+    """The music's integrated loudness (LUFS) and true peak (dBTP); CoachError if it holds no
+    readable audio.
 
     Measured on the very mono stream that will be mixed in (ffmpeg's downmix inside a filter
     graph differs from `-ac 1` by 3 dB).
@@ -61,13 +86,14 @@ def measure_loudness(path: Path) -> float:
         _decode_cmd(path, loop=False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     cmd = [_ffmpeg(), "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE)]
-    cmd += ["-ac", "1", "-i", "pipe:0", "-af", "ebur128", "-f", "null", "-"]
+    cmd += ["-ac", "1", "-i", "pipe:0", "-af", "ebur128=peak=true", "-f", "null", "-"]
     done = subprocess.run(cmd, stdin=decoder.stdout, capture_output=True, text=True)
     decoder.stdout.close()
     found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", done.stderr)
     if decoder.wait() != 0 or done.returncode != 0 or not found:
         raise CoachError(f"music file {path} is not audio that ffmpeg can read: choose another")
-    return float(found[-1]) if found[-1] != "-inf" else -70.0
+    peak = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", done.stderr)[-1]
+    return max(float(found[-1]), -70.0), max(float(peak), -70.0)  # "-inf" for silence
 
 
 class Music:
@@ -78,26 +104,76 @@ class Music:
 
     def __init__(self, path: Path, level_lufs: float):
         self.path = path
-        gain_db = min(level_lufs - measure_loudness(path), MAX_GAIN_DB)
+        gain_db, self.peak_dbtp = bed_level(path, level_lufs)
         self.gain = np.float32(10 ** (gain_db / 20) / 32768.0)
-        self._proc = subprocess.Popen(
-            _decode_cmd(path, loop=True), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
+        self._proc: subprocess.Popen | None = None
+        self._stream = self._looped()
+        self._ahead = np.zeros(0, dtype=np.float32)  # decoded, not yet read
 
     def read(self, n: int) -> np.ndarray:
-        data = bytearray()
-        while len(data) < 2 * n:
-            chunk = self._proc.stdout.read(2 * n - len(data))
-            if not chunk:
-                raise CoachError(f"music file {self.path} stopped decoding: choose another file")
-            data += chunk
-        return np.frombuffer(bytes(data), dtype="<i2").astype(np.float32) * self.gain
+        parts = [self._ahead]
+        have = len(self._ahead)
+        while have < n:
+            parts.append(next(self._stream))
+            have += len(parts[-1])
+        ahead = np.concatenate(parts)
+        self._ahead = ahead[n:].copy()
+        return ahead[:n]
+
+    def _looped(self) -> Iterator[np.ndarray]:
+        """The music as float32 chunks, pass after pass, each seam crossfaded; endless."""
+        kept: list[np.ndarray] | None = []  # the first pass, while it is short enough to keep
+        stored: np.ndarray | None = None
+        first, length = True, 0  # in the first pass; its length so far
+        head: np.ndarray | None = None  # the file's first SEAM samples, faded in at each seam
+        held = np.zeros(0, dtype=np.float32)  # the last SEAM samples seen: maybe the pass's end
+        skip = 0  # after the first pass, its head was already heard in the seam
+        while True:
+            chunks = self._decode() if stored is None else _slices(stored)
+            for chunk in chunks:
+                if first:
+                    length += len(chunk)
+                if kept is not None:
+                    kept.append(chunk)
+                    if length > KEEP_SECONDS * SAMPLE_RATE:
+                        kept = None
+                dropped = min(skip, len(chunk))
+                skip -= dropped
+                held = np.concatenate((held, chunk[dropped:] * self.gain))
+                if head is None and len(held) >= SEAM:
+                    head = held[:SEAM].copy()
+                if len(held) > SEAM:
+                    yield held[:-SEAM]
+                    held = held[-SEAM:]
+            if length < 2 * SEAM:  # the seam would overlap the head it fades into
+                raise CoachError(f"music file {self.path} is too short to loop: choose another")
+            if kept is not None:
+                stored, kept = np.concatenate(kept), None
+            yield _crossfade(held, head)
+            held, skip, first = held[:0], SEAM, False
+
+    def _decode(self) -> Iterator[np.ndarray]:
+        """One pass over the file, as int16 chunks."""
+        self._proc = subprocess.Popen(
+            _decode_cmd(self.path, loop=True), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        while data := self._proc.stdout.read(2 * CHUNK):
+            yield np.frombuffer(data, dtype="<i2")
+        if self._close_process() != 0:
+            raise CoachError(f"music file {self.path} stopped decoding: choose another file")
+
+    def _close_process(self) -> int | None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        return proc.wait()
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.stdout.close()
-        self._proc.wait()
+        self._stream.close()
+        self._close_process()
 
     def __enter__(self) -> Music:
         return self
@@ -106,22 +182,83 @@ class Music:
         self.close()
 
 
-def duck_gain(events: Sequence[Event], b0: int, b1: int) -> np.ndarray:
-    """The music's gain over samples [b0, b1): 1 in the clear, DUCK_DB under `events`.
+@functools.cache
+def _measured(path: Path, mtime_ns: int, size: int) -> tuple[float, float]:
+    return measure_loudness(path)
 
-    `events` are those sounding near the block (the caller passes the few it holds). The gain
-    ramps down over FADE samples before each event starts and back up over FADE after it ends.
+
+def bed_level(path: Path, level_lufs: float) -> tuple[float, float]:
+    """(gain in dB, true peak in dBTP after that gain) that bring the music in `path` to
+    `level_lufs`, its peaks kept under BED_PEAK_DBTP. Measured once per file and version."""
+    found = path.stat() if path.is_file() else None
+    key = (found.st_mtime_ns, found.st_size) if found else (0, 0)
+    loudness, peak = _measured(path, *key) if found else measure_loudness(path)
+    gain_db = min(level_lufs - loudness, MAX_GAIN_DB, BED_PEAK_DBTP - peak)
+    return gain_db, peak + gain_db
+
+
+def speech_ceiling(ceiling_dbtp: float, bed_peak_dbtp: float) -> float:
+    """The clips' true-peak ceiling that keeps speech plus the music bed under `ceiling_dbtp`.
+
+    Speech sounds only where the bed is ducked; a seam's equal-power crossfade can lift the
+    bed's peak by up to 3 dB. A peaky music file (crest 16 dB) took a guide at -16 LUFS to
+    -0.9 dBTP without this.
+    """
+    bed = 10 ** ((bed_peak_dbtp + DUCK_DB + 3.0) / 20)
+    return 20 * math.log10(10 ** (ceiling_dbtp / 20) - bed)
+
+
+def _slices(samples: np.ndarray) -> Iterator[np.ndarray]:
+    for at in range(0, len(samples), CHUNK):
+        yield samples[at : at + CHUNK]
+
+
+def _crossfade(tail: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Equal-power: cos/sin gains keep the level of unrelated material steady across the seam."""
+    angle = np.pi / 2 * (np.arange(len(tail)) + 0.5) / len(tail)
+    return (tail * np.cos(angle) + head * np.sin(angle)).astype(np.float32)
+
+
+def duck_spans(events: Iterable[Event]) -> tuple[tuple[int, int], ...]:
+    """Where the music is down: the events' spans, joined across gaps shorter than HOLD."""
+    spans: list[list[int]] = []
+    for e in sorted(events, key=lambda e: e.start):
+        if spans and e.start - spans[-1][1] < HOLD:
+            spans[-1][1] = max(spans[-1][1], e.end)
+        else:
+            spans.append([e.start, e.end])
+    return tuple((a, b) for a, b in spans)
+
+
+def bed_gain(spans: Sequence[tuple[int, int]], b0: int, b1: int, duration: int) -> np.ndarray:
+    """The music's gain over samples [b0, b1) of a guide `duration` samples long.
+
+    1 in the clear and DUCK_DB under `spans` (the caller passes those near the block), ramping
+    down over FADE samples before each span and back up over FADE after it; and under that a
+    fade in over the first FADE_IN samples and out over the last FADE_OUT, reaching silence on
+    the guide's last sample.
     """
     depth = np.zeros(b1 - b0, dtype=np.float32)
-    for e in events:
-        lo, hi = max(b0, e.start - FADE), min(b1, e.end + FADE)
+    for start, end in spans:
+        lo, hi = max(b0, start - FADE), min(b1, end + FADE)
         if lo >= hi:
             continue
         # A trapezoid: 0 before start-FADE, 1 over [start, end), 0 after end+FADE. Counted
-        # from the event's start in integers: float32 positions stop being whole past 2^24
+        # from the span's start in integers: float32 positions stop being whole past 2^24
         # samples (12.7 minutes), which turned the fades into steps.
-        t = np.arange(lo - e.start, hi - e.start)
-        ramp = (np.minimum(t + FADE, e.length + FADE - t) / FADE).astype(np.float32)
+        t = np.arange(lo - start, hi - start)
+        ramp = (np.minimum(t + FADE, end - start + FADE - t) / FADE).astype(np.float32)
         window = depth[lo - b0 : hi - b0]
         np.maximum(window, np.clip(ramp, 0.0, 1.0), out=window)
-    return np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))
+    gain = np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))
+    if b0 < FADE_IN:
+        gain[: FADE_IN - b0] *= _rise(np.arange(b0, min(b1, FADE_IN)), FADE_IN)
+    if b1 > duration - FADE_OUT:
+        lo = max(b0, duration - FADE_OUT)
+        gain[lo - b0 :] *= _rise(np.arange(duration - lo - 1, duration - b1 - 1, -1), FADE_OUT)
+    return gain
+
+
+def _rise(t: np.ndarray, length: int) -> np.ndarray:
+    """A raised-cosine ramp from 0 to 1 over `length` samples, at positions `t` (0-based)."""
+    return (np.sin(np.pi / 2 * np.clip(t, 0, length) / length) ** 2).astype(np.float32)

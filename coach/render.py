@@ -8,6 +8,7 @@ stays constant whatever the length of the session (a 3-hour routine needs no mor
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.cache import cache_root, store
-from coach.music import FADE, Music, duck_gain
+from coach.music import FADE, Music, bed_gain, duck_spans
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # 100 ms: small enough for a live player to react quickly, large enough to keep numpy busy.
@@ -38,6 +39,12 @@ CEILING_DBTP = -1.5
 # Normalized clips kept in memory (6 minutes of float32 sound): every clip of a usual routine,
 # while the 36 minutes of a 5000-word instruction (190 MB) come back from the cache folder.
 CLIP_MEMORY = 32_000_000
+# Every speech clip fades in and out over 4 ms, inside its event: trimmed speech starts and
+# ends on a step from or to digital silence (up to -28 dBFS measured), a soft tick on
+# headphones. Short enough to leave the first syllable's attack and the onset sample alone.
+SPEECH_FADE = SAMPLE_RATE * 4 // 1000
+# Passes over the whole guide to bring it to its loudness (see `calibrated`).
+CALIBRATION_PASSES = 2
 
 
 class Sounds:
@@ -47,7 +54,8 @@ class Sounds:
     milliseconds, where normalizing a whole hour with ffmpeg's loudnorm takes ~50 s. Normalized
     clips are kept in the cache folder (keyed by the raw clip, the target and the normalizer's
     source), so a second export of the same routine normalizes nothing, and the most recently
-    used ones, up to CLIP_MEMORY bytes, in memory.
+    used ones, up to CLIP_MEMORY bytes, in memory. Speech clips are faded (`faded`) after the
+    cache, so the cache never holds a stale fade.
     """
 
     def __init__(
@@ -81,16 +89,20 @@ class Sounds:
         name = (event.kind, event.text if event.kind == "speech" else event.name)
         found = self._clips.get(name)
         if found is None:
+            fade = 0
             if event.kind == "speech":
-                raw, target = self.speech.clip(event.text), self.loudness
+                raw, target, fade = self.speech.clip(event.text), self.loudness, SPEECH_FADE
             else:
                 raw = self.cues.clip(event.name)
                 offset = TICK_OFFSET_LU if event.name == "tick" else CUE_OFFSET_LU
                 target = self.loudness + offset
             recipe = f"{_normalizer_digest()} {target:.4f} {self.ceiling_dbtp:.4f}".encode()
             key = hashlib.sha256(recipe + raw.astype("<i2").tobytes()).hexdigest()
-            found = self._clips[name] = (key, self._normalized(key, raw, target))
-            self._held += found[1].nbytes
+            sound = faded(self._normalized(key, raw, target), fade)
+            # The key names the fade too: it is what the guide's cached loudness is keyed by.
+            key = hashlib.sha256(f"{key} raised-cosine fade {fade}".encode()).hexdigest()
+            found = self._clips[name] = (key, sound)
+            self._held += sound.nbytes
             while self._held > CLIP_MEMORY and len(self._clips) > 1:
                 self._held -= self._clips.popitem(last=False)[1][1].nbytes
         else:
@@ -110,6 +122,18 @@ class Sounds:
         return sound
 
 
+def faded(sound: np.ndarray, length: int) -> np.ndarray:
+    """`sound` with raised-cosine fades over its first and last `length` samples (fewer for
+    a clip shorter than two fades), in place. Gains are taken mid-sample, so the first and
+    last samples are scaled by under 1e-4 and no sample is zeroed outright."""
+    n = min(length, len(sound) // 2)
+    if n:
+        ramp = np.sin(np.pi / 2 * (np.arange(n) + 0.5) / n).astype(np.float32) ** 2
+        sound[:n] *= ramp
+        sound[len(sound) - n :] *= ramp[::-1]
+    return sound
+
+
 @functools.cache
 def _normalizer_digest() -> str:
     """Changes whenever the normalizer's code does, so stale cached clips are never used."""
@@ -122,24 +146,40 @@ def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
     """Sounds that make the whole rendered `timeline` measure `sounds.loudness` integrated.
 
     Clips normalized one by one leave the whole about 1 LU quieter: the 400 ms blocks that
-    straddle a phrase's edges count its pauses. One measuring pass fixes that. Only blocks with
-    sound, plus the first silent second after each (its blocks are gated out anyway, and it
-    keeps the straddling blocks exact), go through the meter. The result is cached under a
-    digest of every event's place and sound, so exporting the same guide again skips the pass.
+    straddle a phrase's edges count its pauses. Measuring passes fix that: the first corrects
+    the level, the second what the limiter took back of that correction at loud targets (one
+    pass left -16 at -16.1 and -14 at -14.4). Only blocks with sound, plus the first silent
+    second after each (its blocks are gated out anyway, and it keeps the straddling blocks
+    exact), go through the meter. The result is cached under a digest of every event's place
+    and sound, so exporting the same guide again skips the passes.
     """
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"calibrated in {CALIBRATION_PASSES} passes\n".encode())
     for e in timeline.events:
         digest.update(f"{e.start} {e.end} {sounds.key(e)}\n".encode())
     path = sounds._cache.parent / "loudness" / f"{digest.hexdigest()}.txt"
     try:
-        measured = float(path.read_text())
+        loudness = float(path.read_text())
     except (OSError, ValueError):
-        measured = _measure(timeline, sounds)
-        store(path, repr(measured).encode())
-    if not math.isfinite(measured):
+        loudness = _calibrate(timeline, sounds)
+        store(path, repr(loudness).encode())
+    if not math.isfinite(loudness) or loudness == sounds.loudness:
         return sounds
-    loudness = 2 * sounds.loudness - measured
     return Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp, sounds.cache_dir)
+
+
+def _calibrate(timeline: Timeline, sounds: Sounds) -> float:
+    """The clip loudness that makes the rendered timeline measure `sounds.loudness`."""
+    loudness, trial = sounds.loudness, sounds
+    for _ in range(CALIBRATION_PASSES):
+        error = sounds.loudness - _measure(timeline, trial)
+        trial._clips.clear()  # one set of clips in memory at a time (tens of MB a set)
+        if not math.isfinite(error):
+            return sounds.loudness  # nothing audible: nothing to calibrate
+        loudness += error
+        if abs(error) < 0.05:
+            break
+        trial = Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp, sounds.cache_dir)
+    return loudness
 
 
 def _measure(timeline: Timeline, clip: ClipSource) -> float:
@@ -168,19 +208,20 @@ def render(
 
     `clip(event)` returns the event's sound as float32, exactly `event.length` samples long.
     Every block is `block` samples except possibly the last. With `music`, the music runs under
-    the whole range, ducked around every event (so events are held from FADE before they start
-    to FADE after they end).
+    the whole range, ducked around every event (from FADE before it starts to FADE after it
+    ends, held through short gaps) and faded in and out at the guide's ends.
     """
     end = timeline.duration if end is None else end
-    reach = FADE if music is not None else 0
-    pending = [e for e in timeline.events if e.end + reach > start and e.start - reach < end]
+    pending = [e for e in timeline.events if e.end > start and e.start < end]
     pending.sort(key=lambda e: e.start)
+    spans = duck_spans(timeline.events) if music is not None else ()
+    next_span = bisect.bisect_left(spans, start - FADE, key=lambda s: s[1])
     active: list[tuple[Event, np.ndarray]] = []
     next_event = 0
     for b0 in range(start, end, block):
         b1 = min(b0 + block, end)
         out = np.zeros(b1 - b0, dtype=np.float32)
-        while next_event < len(pending) and pending[next_event].start - reach < b1:
+        while next_event < len(pending) and pending[next_event].start < b1:
             event = pending[next_event]
             sound = clip(event)
             if len(sound) != event.length:
@@ -194,12 +235,13 @@ def render(
             lo, hi = max(event.start, b0), min(event.end, b1)
             if lo < hi:
                 out[lo - b0 : hi - b0] += sound[lo - event.start : hi - event.start]
+        active = [(e, s) for e, s in active if e.end > b1]
         if music is not None:
-            bed = music.read(b1 - b0)
-            if active:
-                bed *= duck_gain([e for e, _ in active], b0, b1)
-            out += bed
-        active = [(e, s) for e, s in active if e.end + reach > b1]
+            while next_span < len(spans) and spans[next_span][1] + FADE <= b0:
+                next_span += 1
+            last = bisect.bisect_left(spans, b1 + FADE, lo=next_span, key=lambda s: s[0])
+            near = spans[next_span:last]
+            out += music.read(b1 - b0) * bed_gain(near, b0, b1, timeline.duration)
         yield out
 
 

@@ -149,6 +149,8 @@ class Timeline:
                     "area": s.area,
                     "start": sec(s.start),
                     "end": sec(s.end),
+                    "start_sample": s.start,
+                    "end_sample": s.end,
                 }
                 for s in self.steps
             ],

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from coach.music import DUCK_DB, FADE, Music
+from coach.music import DUCK_DB, FADE, FADE_OUT, Music
 from coach.render import render
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
@@ -94,11 +94,11 @@ def level_db(x: np.ndarray) -> float:
 
 def test_music_loops_under_everything_and_ducks_around_each_event(steady_music):
     speech = Event("speech", 3 * R, 5 * R, 1, "instruction", text="x")
-    tl = timeline([speech], 9 * R)
+    tl = timeline([speech], 9 * R + FADE_OUT)
     silent = lambda e: np.zeros(e.length, np.float32)  # noqa: E731
     with Music(steady_music, -33.0) as bed:
         out = np.concatenate(list(render(tl, silent, block=R, music=bed)))
-    assert len(out) == 9 * R
+    assert len(out) == tl.duration
     clear = level_db(out[R : 3 * R - FADE])
     ducked = level_db(out[speech.start : speech.end])
     after = level_db(out[speech.end + FADE : 9 * R])  # past the 2 s file: it looped
@@ -115,11 +115,36 @@ def test_music_loops_under_everything_and_ducks_around_each_event(steady_music):
 def test_music_fades_smoothly_however_late_in_the_session(minutes):
     """The duck fades in and out over FADE samples at any position (float32 positions are
     not whole numbers past 12.7 minutes, which once turned each fade into steps)."""
-    from coach.music import duck_gain
+    from coach.music import bed_gain
 
     start = minutes * 60 * R
-    event = Event("speech", start, start + 2 * R, 1, "instruction", text="x")
-    gain_db = 20 * np.log10(duck_gain([event], start - R, start + 3 * R))
+    span = (start, start + 2 * R)
+    gain_db = 20 * np.log10(bed_gain([span], start - R, start + 3 * R, start + 100 * R))
     assert gain_db[0] == pytest.approx(0, abs=1e-4) and gain_db[R] == pytest.approx(DUCK_DB)
     # At most DUCK_DB / FADE between neighbouring samples: a ramp, not a jump.
     assert np.abs(np.diff(gain_db)).max() <= abs(DUCK_DB) / FADE * 1.01
+
+
+def test_speech_clips_fade_inside_their_length_and_the_fade_is_in_their_key(tmp_path, monkeypatch):
+    """Real espeak-ng speech through the clip source export and live playback share."""
+    from coach import render as render_module
+    from coach.cues import Cues
+    from coach.render import SPEECH_FADE, Sounds
+    from coach.speech import Speech
+
+    speech = Speech(voice="en-us")
+    event = Event("speech", 0, 1, 1, "instruction", text="Glide up beside the spine.")
+    sounds = Sounds(speech, Cues(), cache_dir=tmp_path)
+    clip = sounds(event)
+    raw = speech.clip(event.text).astype(np.float32)
+    assert len(clip) == len(raw)  # the fade sits inside the clip: no onset moves
+    assert np.abs(clip[:2]).max() < 1e-3 and np.abs(clip[-2:]).max() < 1e-3
+    assert np.abs(clip[SPEECH_FADE : SPEECH_FADE * 4]).max() > 0.01
+    # The guide's cached loudness is keyed by the clips' keys: a new fade makes new keys,
+    # and the cached normalized clip (unfaded) is faded afresh.
+    monkeypatch.setattr(render_module, "SPEECH_FADE", SPEECH_FADE * 2)
+    refaded = Sounds(speech, Cues(), cache_dir=tmp_path)
+    assert refaded.key(event) != sounds.key(event)
+    again, edge = refaded(event), 2 * SPEECH_FADE
+    np.testing.assert_array_equal(again[edge:-edge], clip[edge:-edge])
+    assert not np.array_equal(again[:edge], clip[:edge])

@@ -1,0 +1,107 @@
+"""Loudness as a listener's meter reads it in the encoded file: every format at its target,
+true peaks under -1 dBTP after encoding (lossy codecs overshoot), and a target no format can
+hold refused in one line. Real espeak-ng speech, real encoders, ffmpeg's ebur128 meter."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from coach.export import MAX_LOUDNESS
+
+GUIDE = """\
+title = "Loudness test"
+rate = 140
+
+[coaching]
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "back"
+duration = "0:30"
+say = "Glide up beside the spine, then let your hands come back down."
+
+[[steps]]
+technique = "petrissage"
+area = "shoulders"
+duration = "0:40"
+say = "Knead the shoulder: lift, squeeze and roll."
+reminders = [{ at = "20s", say = "Switch sides, and keep breathing slowly." }]
+"""
+OPTIONS = ["--voice", "en-us", "--no-safety", "--transcript", "none"]
+
+
+def coach(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def ebur128(path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures the file."""
+    err = subprocess.run(
+        ["ffmpeg", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    summary = err[err.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return integrated, peak
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("loudness")
+    (path / "guide.toml").write_text(GUIDE)
+    return path
+
+
+@pytest.mark.parametrize("target", [-19, -16])
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "ogg", "flac"])
+def test_every_format_meets_its_target_with_true_peaks_under_minus_1(folder, fmt, target):
+    out = folder / f"guide{target}.{fmt}"
+    guide = str(folder / "guide.toml")
+    done = coach("export", guide, *OPTIONS, "--loudness", str(target), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    integrated, peak = ebur128(out)
+    assert integrated == pytest.approx(target, abs=0.3)
+    assert peak <= -1.0
+
+
+# Pink noise, and clicks 16 dB over their own loudness: ducked under the voice, a peaky bed
+# once took the guide to -0.9 dBTP.
+MUSIC = {
+    "pink": "anoisesrc=d=20:c=pink:a=0.5",
+    "clicks": "aevalsrc='if(lt(mod(t,0.5),0.02),0.9*sin(2*PI*800*t),0.01*sin(2*PI*200*t))':d=10",
+}
+
+
+@pytest.mark.parametrize(("music", "fmt"), [("pink", "wav"), ("pink", "m4a"), ("clicks", "wav")])
+def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, music, fmt):
+    path = folder / f"{music}.wav"
+    if not path.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", MUSIC[music], str(path)],
+                       check=True)  # fmt: skip
+    out = folder / f"{music}.{fmt}"
+    options = [*OPTIONS, "--loudness", str(MAX_LOUDNESS), "--music", str(path)]
+    done = coach("export", str(folder / "guide.toml"), *options, "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    integrated, peak = ebur128(out)
+    assert integrated == pytest.approx(MAX_LOUDNESS, abs=0.5)  # the bed shifts the gating
+    assert peak <= -1.0
+
+
+def test_a_target_louder_than_any_format_holds_is_refused_in_one_line(folder, tmp_path):
+    options = [*OPTIONS, "--loudness", "-10"]
+    done = coach("export", str(folder / "guide.toml"), *options, "-o", str(tmp_path / "g.m4a"))
+    assert done.returncode == 2
+    assert done.stderr == (
+        "coach: a loudness of -10 LUFS cannot keep true peaks at or under -1 dBTP in every "
+        "format: -16 LUFS is the loudest that does\n"
+    )
+    assert list(tmp_path.iterdir()) == []
