@@ -1,11 +1,17 @@
 """`coach play`: the live, hands-free session, timed by the audio clock.
 
-The session clock is the count of timeline samples handed to the sound device, not a timer:
-one continuous output stream pulls blocks that `render()` streams into a short queue, so every
-clip sounds at exactly its sample and nothing can drift (sleep-based timers drift: a 2 x 5 s
-routine took 22.3 s). Pausing stops the count; seeking drops the queue and restarts the
-renderer at the new sample; if rendering ever falls behind, the device gets silence and the
-clock waits, so the timing of what follows is never broken.
+The session clock follows the sound device's clock, not a timer: one continuous output stream
+pulls blocks that `render()` streams into a short queue, so every clip sounds at exactly its
+sample and nothing can drift (sleep-based timers drift: a 2 x 5 s routine took 22.3 s). Pausing
+stops the clock; seeking drops the queue and restarts the renderer at the new sample.
+
+When the machine stalls the player for longer than the device buffer (50 ms), the device plays
+silence it was never given (an underrun), and so does a renderer that falls behind. Counting
+only the samples handed over would then make every later sound late by the stall, for good
+(a 1 s SIGSTOP: +946 ms to the end of the session). So the player counts that silence as time
+played, and catches up by skipping silence on the timeline, never sound: a phrase cut by a
+stall finishes whole, and the skip waits for the next gap, which keeps at least `KEEP_GAP`.
+Audio is never sped up.
 
 Backend: sounddevice (PortAudio) callback stream. Not simpleaudio: 1.0.4 segfaults on
 Python 3.12 and 3.13 (its repository is archived), and it plays whole buffers, with no clock to
@@ -14,6 +20,7 @@ schedule against. Another backend only needs `start(fill)`, `stop(drain)` and `a
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import os
 import signal
@@ -26,15 +33,23 @@ from typing import Protocol, TextIO
 
 import numpy as np
 
-from coach.errors import CoachError
+from coach.errors import CoachError, NoDeviceError
 from coach.keys import DEFAULT_KEYS, Keyboard, keys_help
-from coach.music import Music
+from coach.music import FADE, Music
 from coach.render import ClipSource, render
-from coach.status import StatusView
+from coach.status import StatusView, lag_summary
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # Device buffer: what still plays after a key press. 50 ms keeps controls well within 100 ms.
 LATENCY = 0.05
+# Samples per device callback: 25 ms keeps the 50 ms latency and wakes the process half as
+# often as PortAudio's own choice of 12.5 ms (a bare stream: 1.0 % of a core instead of 2.8 %).
+DEVICE_BLOCK = SAMPLE_RATE // 40
+# After an underflow PortAudio's buffer times settle over a few callbacks while the stream
+# restarts (they jumped in three steps, ~60 ms, after a stall): the gap is measured until then.
+SETTLE = 8
+# Catching up never shortens a pause before a sound below this, so phrases don't run together.
+KEEP_GAP = SAMPLE_RATE // 4
 # Rendered audio queued ahead of the device: absorbs a slow clip synthesis, and costs nothing
 # on a seek (the queue is dropped, not played out).
 AHEAD = SAMPLE_RATE // 2
@@ -48,14 +63,12 @@ VOLUME_RANGE_DB = (-30.0, 1.5)
 # The audio callback runs every few ms; this long without one means the device is gone.
 DEVICE_SILENT_S = 1.0
 
-NO_DEVICE = (
-    "no audio output device found ({why}): connect one, or make an audio file with "
-    "`coach export` and play that instead"
-)
-
 
 class Output(Protocol):
-    def start(self, fill: Callable[[np.ndarray], None]) -> None: ...
+    """Calls `fill(out, late)` for each buffer; `late` is the silence (samples) the device
+    played since the last call that it was never handed (an underrun), or 0."""
+
+    def start(self, fill: Callable[[np.ndarray, int], None]) -> None: ...
     def stop(self, drain: bool) -> None: ...
     def alive(self) -> bool: ...
 
@@ -71,15 +84,17 @@ class SoundDeviceOutput:
         self.failed = False
         self._stderr: int | None = None
 
-    def start(self, fill: Callable[[np.ndarray], None]) -> None:
+    def start(self, fill: Callable[[np.ndarray, int], None]) -> None:
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing
-            raise CoachError(NO_DEVICE.format(why=f"PortAudio: {exc}")) from None
+            raise NoDeviceError(f"PortAudio: {exc}") from None
+        clock = DeviceClock(self.rate)
 
         def callback(outdata, frames, when, status) -> None:
             self.last_call = time.monotonic()
-            fill(outdata[:, 0])
+            late = clock.late(frames, when.outputBufferDacTime, status.output_underflow)
+            fill(outdata[:, 0], late)
 
         def finished() -> None:
             self.failed = True
@@ -91,6 +106,7 @@ class SoundDeviceOutput:
                 channels=1,
                 dtype="float32",
                 latency=self.latency,
+                blocksize=DEVICE_BLOCK,
                 callback=callback,
                 finished_callback=finished,
             )
@@ -98,7 +114,7 @@ class SoundDeviceOutput:
             self.stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._restore_stderr()
-            raise CoachError(NO_DEVICE.format(why=str(exc).split("\n")[0])) from None
+            raise NoDeviceError(str(exc).split("\n")[0]) from None
 
     def alive(self) -> bool:
         return not self.failed and time.monotonic() - self.last_call < DEVICE_SILENT_S
@@ -131,6 +147,83 @@ class SoundDeviceOutput:
             self._stderr = None
 
 
+class DeviceClock:
+    """How much silence a device played that it was never handed, from PortAudio's stamps.
+
+    Each buffer comes stamped with the time its first sample reaches the device. While the
+    stream runs, that time (in samples) minus the samples handed over stays put; an underrun
+    moves it on by exactly the silence the device played meanwhile. The move is measured only
+    across an underflow PortAudio reports, until the stamps settle: in between, the reference
+    simply follows the stamps, so their jitter or a device crystal a little off the system
+    clock is never taken for lost time.
+    """
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.handed = 0
+        self._ref: float | None = None  # stamp in samples minus samples handed, when steady
+        self._settling = 0  # callbacks left in which an underflow's gap is still measured
+
+    def late(self, frames: int, stamp: float, underflow: bool) -> int:
+        """Samples of unscheduled silence newly found at this callback of `frames` samples."""
+        now = stamp * self.rate - self.handed
+        self.handed += frames
+        if underflow:
+            self._settling = SETTLE
+        if self._ref is None or not self._settling:
+            self._ref = now
+            return 0
+        self._settling -= 1
+        # A stamp taken while the stream restarts is early (it says "now": the buffer is
+        # empty), so the gap only grows while settling: each growth is reported once.
+        gap = int(now - self._ref)
+        if gap <= 0:
+            return 0
+        self._ref += gap
+        return gap
+
+
+@dataclasses.dataclass(frozen=True)
+class Lag:
+    """How the session kept to the device's clock: `dropouts` times it fell behind (the
+    device or the renderer went without sound it was owed), `caught_up` samples of silence
+    skipped to make up for it, in `catch_ups` goes, and `behind` samples still to make up."""
+
+    dropouts: int = 0
+    catch_ups: int = 0
+    caught_up: int = 0
+    behind: int = 0
+
+
+class Gaps:
+    """Where a timeline may be skipped to catch up: wherever nothing sounds, except the last
+    `keep` samples before each sound (and `reach` around it, where music is ducked)."""
+
+    def __init__(self, timeline: Timeline, keep: int = KEEP_GAP, reach: int = 0) -> None:
+        self.duration = timeline.duration
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for e in timeline.events:  # sorted by start
+            lo, hi = e.start - keep - reach, e.end + reach
+            if self.ends and lo <= self.ends[-1]:
+                self.ends[-1] = max(self.ends[-1], hi)
+            else:
+                self.starts.append(lo)
+                self.ends.append(hi)
+
+    def quiet(self, position: int) -> int:
+        """Samples that may be skipped from `position` on (0 while something sounds)."""
+        i = bisect.bisect_right(self.starts, position)
+        if i and position < self.ends[i - 1]:
+            return 0
+        return (self.starts[i] if i < len(self.starts) else self.duration) - position
+
+    def sounding(self, position: int) -> int:
+        """Samples from `position` to the end of the sound playing there (0 if none)."""
+        i = bisect.bisect_right(self.starts, position)
+        return max(0, self.ends[i - 1] - position) if i else 0
+
+
 class Playback:
     """The session clock and what feeds the device: thread-safe, device-independent.
 
@@ -159,30 +252,44 @@ class Playback:
         self._overlay: np.ndarray | None = None  # "repeat": mixed in from now, outside time
         self._overlay_at = 0
         self._closed = False
+        self._gaps = Gaps(timeline, reach=FADE if music is not None else 0)
+        self._lag = Lag()
+        self._sounding = False  # the device has had sound since the start or the last seek
         self._feeder = threading.Thread(target=self._feed, name="coach-render", daemon=True)
         self._feeder.start()
 
     # -- audio thread -------------------------------------------------------------------
-    def fill(self, out: np.ndarray) -> None:
+    def fill(self, out: np.ndarray, late: int = 0) -> None:
+        """Write the next `len(out)` samples for the device. `late`: silence the device played
+        since the last call that it was never handed, by which the session is now behind."""
         out.fill(0.0)
         with self._cond:
             if not self.paused:
+                self._fall_behind(late)
                 done = 0
                 while done < len(out) and self._queue:
                     head = self._queue[0]
-                    take = min(len(out) - done, len(head) - self._head)
+                    room = len(head) - self._head
+                    behind = self._lag.behind
+                    skip = min(behind, room, self._gaps.quiet(self.position)) if behind else 0
+                    if skip:
+                        self._lag = dataclasses.replace(
+                            self._lag, behind=behind - skip, caught_up=self._lag.caught_up + skip,
+                            catch_ups=self._lag.catch_ups + (skip == behind),
+                        )  # fmt: skip
+                        self._advance(skip)
+                        continue
+                    take = min(len(out) - done, room)
+                    if behind:  # stop where the sound stops: the rest of the gap may be skipped
+                        take = min(take, self._gaps.sounding(self.position))
                     out[done : done + take] = head[self._head : self._head + take]
                     done += take
-                    self._head += take
-                    if self._head == len(head):
-                        self._queue.popleft()
-                        self._head = 0
-                self.position += done
-                self._queued -= done
-                if done:
-                    self._cond.notify_all()
+                    self._advance(take)
+                self._sounding = self._sounding or done > 0
                 if self._fed_all and not self._queue:
                     self.finished.set()
+                elif done < len(out):  # the renderer fell behind: the device gets silence
+                    self._fall_behind(len(out) - done)
             if self._overlay is not None:
                 part = self._overlay[self._overlay_at : self._overlay_at + len(out)]
                 out[: len(part)] += part
@@ -193,6 +300,34 @@ class Playback:
         if gain != 1.0:
             out *= gain
         np.clip(out, -1.0, 1.0, out=out)
+
+    def _advance(self, n: int) -> None:
+        """Move the clock on by `n` samples taken from the queue (played or skipped)."""
+        while n:
+            head = self._queue[0]
+            step = min(n, len(head) - self._head)
+            self._head += step
+            n -= step
+            if self._head == len(head):
+                self._queue.popleft()
+                self._head = 0
+            self.position += step
+            self._queued -= step
+        self._cond.notify_all()
+
+    def _fall_behind(self, samples: int) -> None:
+        """The device played `samples` of silence the session did not schedule. Before the
+        first sound (start-up, a seek) that is no loss: the session has not started yet."""
+        if samples <= 0 or not self._sounding:
+            return
+        lag = self._lag
+        self._lag = dataclasses.replace(
+            lag, behind=lag.behind + samples, dropouts=lag.dropouts + (lag.behind == 0)
+        )
+
+    def lag(self) -> Lag:
+        with self._cond:
+            return self._lag
 
     # -- feeder thread ------------------------------------------------------------------
     def _feed(self) -> None:
@@ -242,6 +377,9 @@ class Playback:
             self._head = self._queued = 0
             self.position = self._feed_from = position
             self._fed_all = False
+            # A seek sets the clock anew: the time to make up was the old position's.
+            self._lag = dataclasses.replace(self._lag, behind=0)
+            self._sounding = False
             self._overlay = None
             self.finished.clear()
             self._cond.notify_all()
@@ -329,8 +467,10 @@ def play(
         step = timeline.step_at(playback.position).index
         return f"To resume: {resume} --from-step {step}"
 
-    # SIGTERM ends the session like q does, through the same clean-up.
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # SIGTERM ends the session like q does, through the same clean-up. Only the main thread
+    # may set a handler (elsewhere signal.signal raises ValueError); SIGTERM then stays as is.
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143)) if on_main else None
     try:
         output.start(playback.fill)
         with keyboard:
@@ -344,12 +484,13 @@ def play(
                 if not output.alive():
                     output.stop(drain=False)
                     raise CoachError(f"the audio output device went away. {hint()}")
-                view.update(timeline, playback.position, playback.paused, playback.volume_db)
+                view.update(timeline, playback.position, playback.paused, playback.volume_db,
+                            playback.lag())  # fmt: skip
             if playback.error is not None:
                 raise playback.error
-            view.update(timeline, timeline.duration, False, playback.volume_db)
+            view.update(timeline, timeline.duration, False, playback.volume_db, playback.lag())
             output.stop(drain=True)
-            view.say("Session complete.")
+            view.say(f"Session complete.{lag_summary(playback.lag(), timeline.sample_rate)}")
             return 0
     except KeyboardInterrupt:
         output.stop(drain=False)
@@ -358,7 +499,8 @@ def play(
     finally:
         output.stop(drain=False)
         playback.close()
-        signal.signal(signal.SIGTERM, previous)
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def act(playback: Playback, action: str) -> None:

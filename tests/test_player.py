@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import shlex
 import signal
 import subprocess
 import sys
@@ -265,8 +266,10 @@ def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
     env.update(XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
     env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # Run by the path `make play` installs it at: the hint names the command that works.
+    coach = str(Path(sys.executable).with_name("coach"))
     proc = subprocess.run(
-        [sys.executable, "-m", "coach", "play", str(routine)],
+        [coach, "play", str(routine)],
         env=env,
         capture_output=True,
         text=True,
@@ -276,7 +279,7 @@ def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("coach: no audio output device"), lines[0]
-    assert "coach export" in lines[0]
+    assert f"`{coach} export {routine} -o guide.mp3`" in lines[0]
 
 
 def test_device_vanishing_mid_session(tmp_path):
@@ -304,7 +307,8 @@ def test_device_vanishing_mid_session(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("coach: the audio output device went away"), lines[0]
-    assert f"To resume: coach play {routine} --from-step 1" in lines[0]
+    coach = shlex.join([sys.executable, "-m", "coach", "play", str(routine)])
+    assert f"To resume: {coach} --from-step 1" in lines[0]  # as it was run: python -m coach
 
 
 def test_key_map_and_escape_sequences():
