@@ -45,9 +45,12 @@ LATENCY = 0.05
 # Samples per device callback: 25 ms keeps the 50 ms latency and wakes the process half as
 # often as PortAudio's own choice of 12.5 ms (a bare stream: 1.0 % of a core instead of 2.8 %).
 DEVICE_BLOCK = SAMPLE_RATE // 40
-# After an underflow PortAudio's buffer times settle over a few callbacks while the stream
-# restarts (they jumped in three steps, ~60 ms, after a stall): the gap is measured until then.
-SETTLE = 8
+# A lost stretch counts once two stamps in a row show it past this: the stamps jitter by under
+# half a millisecond here (10 samples).
+TOLERANCE = SAMPLE_RATE // 500
+# How fast the stamps' reference may sink: a device crystal runs up to ~50 ppm off the system
+# clock. Faster sinking would let jitter ratchet the session ahead of the device.
+DRIFT = 1e-4
 # Catching up never shortens a pause before a sound below this, so phrases don't run together.
 KEEP_GAP = SAMPLE_RATE // 4
 # Rendered audio queued ahead of the device: absorbs a slow clip synthesis, and costs nothing
@@ -89,11 +92,11 @@ class SoundDeviceOutput:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing
             raise NoDeviceError(f"PortAudio: {exc}") from None
-        clock = DeviceClock(self.rate)
+        clock = DeviceClock(self.rate, self.latency)
 
         def callback(outdata, frames, when, status) -> None:
             self.last_call = time.monotonic()
-            late = clock.late(frames, when.outputBufferDacTime, status.output_underflow)
+            late = clock.late(frames, when.currentTime, when.outputBufferDacTime)
             fill(outdata[:, 0], late)
 
         def finished() -> None:
@@ -150,37 +153,46 @@ class SoundDeviceOutput:
 class DeviceClock:
     """How much silence a device played that it was never handed, from PortAudio's stamps.
 
-    Each buffer comes stamped with the time its first sample reaches the device. While the
-    stream runs, that time (in samples) minus the samples handed over stays put; an underrun
-    moves it on by exactly the silence the device played meanwhile. The move is measured only
-    across an underflow PortAudio reports, until the stamps settle: in between, the reference
-    simply follows the stamps, so their jitter or a device crystal a little off the system
-    clock is never taken for lost time.
+    Each buffer comes stamped with the time its first sample will reach the device. While the
+    stream runs, that time (in samples) minus the samples handed over stays put; after an
+    underrun it has moved on by exactly the silence the device played meanwhile. Stamps are
+    only believed when the clock moved since the last callback (PortAudio fills the buffer in
+    a burst at start and after an underrun, stamping guesses) and the buffer holds at least
+    half its latency (after a stall the sound server reported an empty buffer for ~1 s, with
+    stamps of "now", before its timing caught up; and it did not always flag an underflow).
     """
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, latency: float) -> None:
         self.rate = rate
+        self.latency = latency
         self.handed = 0
         self._ref: float | None = None  # stamp in samples minus samples handed, when steady
-        self._settling = 0  # callbacks left in which an underflow's gap is still measured
+        self._last_time: float | None = None
+        self._last_gap = 0.0
 
-    def late(self, frames: int, stamp: float, underflow: bool) -> int:
-        """Samples of unscheduled silence newly found at this callback of `frames` samples."""
-        now = stamp * self.rate - self.handed
+    def late(self, frames: int, now: float, stamp: float) -> int:
+        """Samples of unscheduled silence newly found at a callback of `frames` samples, made
+        at time `now` with its first sample stamped `stamp` (PortAudio's stream times)."""
+        ahead = stamp * self.rate - self.handed
         self.handed += frames
-        if underflow:
-            self._settling = SETTLE
-        if self._ref is None or not self._settling:
-            self._ref = now
+        moved = self._last_time is not None and now - self._last_time >= frames / self.rate / 2
+        self._last_time = now
+        if not moved or stamp - now < self.latency / 2:
             return 0
-        self._settling -= 1
-        # A stamp taken while the stream restarts is early (it says "now": the buffer is
-        # empty), so the gap only grows while settling: each growth is reported once.
-        gap = int(now - self._ref)
-        if gap <= 0:
+        if self._ref is None:
+            self._ref = ahead
             return 0
-        self._ref += gap
-        return gap
+        # The reference sinks no faster than DRIFT allows, and rises only by what is reported:
+        # jitter can never ratchet the session ahead of the device.
+        if ahead < self._ref:
+            self._ref = max(ahead, self._ref - frames * DRIFT)
+        gap = ahead - self._ref
+        sure, self._last_gap = min(gap, self._last_gap), gap
+        if sure < TOLERANCE:
+            return 0
+        self._ref += int(sure)
+        self._last_gap -= int(sure)
+        return int(sure)
 
 
 @dataclasses.dataclass(frozen=True)
