@@ -516,3 +516,25 @@ def test_a_seek_ends_a_repeat():
     second = timeline.steps[1].start
     expected = next(render(timeline, tone_clip, second, second + INSTRUCTION, INSTRUCTION))
     assert np.abs(heard - expected).max() < 1e-6
+
+
+def test_play_runs_off_the_main_thread(pulse):
+    """A front end may run the session in a thread: only the main thread may set a signal
+    handler, and play used to fail there with ValueError before a sound."""
+    script = (
+        "import sys, threading\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from tones import tone_clip, tone_timeline\n"
+        "from coach.player import play\n"
+        "done = []\n"
+        "run = lambda: done.append(play(tone_timeline(2, 0.6), tone_clip, resume='x'))\n"
+        "thread = threading.Thread(target=run)\n"
+        "thread.start()\n"
+        "thread.join()\n"
+        "print('exit code', done)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=pulse.env, capture_output=True, text=True, timeout=30
+    )
+    assert "exit code [0]" in proc.stdout, proc.stderr
+    assert "Session complete." in proc.stdout

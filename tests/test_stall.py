@@ -23,8 +23,10 @@ import numpy as np
 import pytest
 from pulse import RATE, PulseServer
 from test_player import first_sound
+from tones import INSTRUCTION, tone_clip, tone_timeline
 
 from coach.cli import build_session
+from coach.player import AHEAD, DRIFT, KEEP_GAP, DeviceClock, Lag, Playback
 
 MS = RATE // 1000
 STALL = 1.0
@@ -201,3 +203,84 @@ def test_a_phrase_cut_by_a_stall_is_heard_whole(stalled):
     back = at + cut + RATE + resumed
     assert np.abs(s.heard[back : back + len(rest)] - rest).max() <= 2, "part of the phrase is lost"
     assert 0.5 * RATE <= back - (at + cut) <= 1.5 * RATE  # the hole is the stall
+
+
+def stamps(clock: DeviceClock, frames: int, moments) -> list[int]:
+    """Feed the clock callbacks at `moments` (current time, stamp): what it finds lost."""
+    return [clock.late(frames, now, stamp) for now, stamp in moments]
+
+
+def test_the_device_clock_finds_what_a_stall_lost_once():
+    block, latency = RATE // 40, 0.05
+    period = block / RATE
+    clock = DeviceClock(RATE, latency)
+    # A start-up burst of guesses (all at one time), then steady callbacks.
+    moments = [(0.0, 0.0), (0.0, period), (0.0, 2 * period)]
+    moments += [(period * k, period * k + latency + 0.003) for k in range(1, 40)]
+    assert not any(stamps(clock, block, moments))
+    # Stopped for 1 s. Then an empty buffer stamped "now" for a while, then steady again.
+    t = period * 39 + 1.0
+    moments = [(t + period * k, t + period * k) for k in range(1, 30)]
+    t += period * 29
+    moments += [(t + period * k, t + period * k + latency + 0.003) for k in range(1, 40)]
+    found = stamps(clock, block, moments)
+    assert abs(sum(found) - RATE) <= 1, sum(found)
+    assert sum(1 for n in found if n) == 1  # reported once, not bit by bit
+
+
+def test_stamp_jitter_and_clock_drift_are_not_taken_for_dropouts():
+    block, latency = RATE // 40, 0.05
+    period = block / RATE
+    rng = np.random.default_rng(1)
+    minutes = 10
+    for jitter in (0.001, 0.005):
+        for ppm in (50, -50):
+            clock = DeviceClock(RATE, latency)
+            moments = []
+            for k in range(round(minutes * 60 / period)):
+                now = period * k
+                wobble = rng.uniform(-jitter, jitter)
+                moments.append((now, now * (1 + ppm * 1e-6) + latency + wobble))
+            found = sum(stamps(clock, block, moments)) / RATE
+            # A device running slow is followed by skipping silence (50 ppm: 30 ms in 10 min);
+            # jitter may add skips, but never faster than the reference may sink (DRIFT), where
+            # following the stamps down at once skipped a jitter's worth every few callbacks.
+            most = (max(ppm, 0) * 1e-6 + DRIFT) * minutes * 60 + 2 * jitter
+            assert found <= most, (jitter, ppm, found)
+
+
+def fill(playback: Playback, n: int, late: int = 0) -> np.ndarray:
+    """One device callback of `n` samples, once the renderer's queue is full (so it never runs
+    short here)."""
+    deadline = time.monotonic() + 5
+    while playback._queued < AHEAD and time.monotonic() < deadline:
+        time.sleep(0.005)
+    out = np.empty(n, np.float32)
+    playback.fill(out, late)
+    return out
+
+
+def test_catching_up_waits_for_the_sound_to_end():
+    timeline = tone_timeline(3, 1.5)  # a tone at 0 (INSTRUCTION long), a cue at 0.75 s, ...
+    tone, cue = timeline.events[0], timeline.events[1]
+    playback = Playback(timeline, tone_clip)
+    try:
+        fill(playback, 50 * MS)
+        # 50 ms into the tone the device reports a 300 ms dropout: the tone goes on whole.
+        heard = fill(playback, INSTRUCTION - 50 * MS, late=300 * MS)
+        assert np.abs(heard - tone_clip(tone)[50 * MS :]).max() < 1e-6
+        assert playback.position == INSTRUCTION
+        assert playback.lag() == Lag(dropouts=1, behind=300 * MS)
+        # The pause after it makes up for the dropout at once.
+        fill(playback, 1)
+        assert playback.position == INSTRUCTION + 300 * MS + 1
+        assert playback.lag() == Lag(dropouts=1, catch_ups=1, caught_up=300 * MS)
+        # A 1 s dropout is more than the rest of this pause: it keeps KEEP_GAP before the cue,
+        # plays the cue whole, and the rest waits for the next pause.
+        skippable = cue.start - KEEP_GAP - playback.position
+        heard = fill(playback, KEEP_GAP + cue.length, late=RATE)
+        assert playback.position == cue.end
+        assert np.abs(heard[KEEP_GAP:] - tone_clip(cue)).max() < 1e-6
+        assert playback.lag().behind == RATE - skippable
+    finally:
+        playback.close()
