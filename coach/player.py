@@ -10,8 +10,8 @@ silence it was never given (an underrun), and so does a renderer that falls behi
 only the samples handed over would then make every later sound late by the stall, for good
 (a 1 s SIGSTOP: +946 ms to the end of the session). So the player counts that silence as time
 played, and catches up by skipping silence on the timeline, never sound: a phrase cut by a
-stall finishes whole, and the skip waits for the next gap, which keeps at least `KEEP_GAP`.
-Audio is never sped up.
+stall finishes whole, and the skip waits for the next gap, which keeps at least `KEEP_GAP`;
+a stall in a pause is made up in the rest of that pause. Audio is never sped up.
 
 Backend: sounddevice (PortAudio) callback stream. Not simpleaudio: 1.0.4 segfaults on
 Python 3.12 and 3.13 (its repository is archived), and it plays whole buffers, with no clock to
@@ -51,7 +51,9 @@ TOLERANCE = SAMPLE_RATE // 500
 # How fast the stamps' reference may sink: a device crystal runs up to ~50 ppm off the system
 # clock. Faster sinking would let jitter ratchet the session ahead of the device.
 DRIFT = 1e-4
-# Catching up never shortens a pause before a sound below this, so phrases don't run together.
+# Catching up after a dropout inside a sound never shortens the pause after it below this, so
+# phrases don't run together. A dropout in a pause has lengthened that pause already: the rest
+# of it may go, down to the next sound.
 KEEP_GAP = SAMPLE_RATE // 4
 # Rendered audio queued ahead of the device: absorbs a slow clip synthesis, and costs nothing
 # on a seek (the queue is dropped, not played out).
@@ -213,7 +215,7 @@ class Gaps:
     """Where a timeline may be skipped to catch up: wherever nothing sounds, except the last
     `keep` samples before each sound (and `reach` around it, where music is ducked)."""
 
-    def __init__(self, timeline: Timeline, keep: int = KEEP_GAP, reach: int = 0) -> None:
+    def __init__(self, timeline: Timeline, keep: int, reach: int = 0) -> None:
         self.duration = timeline.duration
         self.starts: list[int] = []
         self.ends: list[int] = []
@@ -266,8 +268,11 @@ class Playback:
         self._overlay: np.ndarray | None = None  # "repeat": mixed in from now, outside time
         self._overlay_at = 0
         self._closed = False
-        self._gaps = Gaps(timeline, reach=FADE if music is not None else 0)
+        reach = FADE if music is not None else 0
+        self._gaps = Gaps(timeline, KEEP_GAP, reach)
+        self._pause = Gaps(timeline, 0, reach)
         self._lag = Lag()
+        self._fell_at = 0  # where the session was when it last fell behind
         self._sounding = False  # the device has had sound since the start or the last seek
         self._feeder = threading.Thread(target=self._feed, name="coach-render", daemon=True)
         self._feeder.start()
@@ -285,7 +290,11 @@ class Playback:
                     head = self._queue[0]
                     room = len(head) - self._head
                     behind = self._lag.behind
-                    skip = min(behind, room, self._gaps.quiet(self.position)) if behind else 0
+                    gaps = self._gaps_now()
+                    quiet = gaps.quiet(self.position) if behind else 0
+                    # Never skip what this buffer still needs: the renderer refills later.
+                    spare = self._queued - (len(out) - done)
+                    skip = max(0, min(behind, room, quiet, spare))
                     if skip:
                         self._lag = dataclasses.replace(
                             self._lag, behind=behind - skip, caught_up=self._lag.caught_up + skip,
@@ -294,8 +303,8 @@ class Playback:
                         self._advance(skip)
                         continue
                     take = min(len(out) - done, room)
-                    if behind:  # stop where the sound stops: the rest of the gap may be skipped
-                        take = min(take, self._gaps.sounding(self.position))
+                    if behind:  # stop where the sound (or the pause) ends, to look again
+                        take = min(take, gaps.sounding(self.position) or quiet)
                     out[done : done + take] = head[self._head : self._head + take]
                     done += take
                     self._advance(take)
@@ -332,12 +341,19 @@ class Playback:
         if self._queued < AHEAD // 2:
             self._cond.notify_all()
 
+    def _gaps_now(self) -> Gaps:
+        """The pause the session fell behind in may be skipped whole; later ones keep some."""
+        in_that_pause = self._pause.quiet(self._fell_at) > self.position - self._fell_at
+        return self._pause if in_that_pause else self._gaps
+
     def _fall_behind(self, samples: int) -> None:
         """The device played `samples` of silence the session did not schedule. Before the
         first sound (start-up, a seek) that is no loss: the session has not started yet."""
         if samples <= 0 or not self._sounding:
             return
         lag = self._lag
+        if not lag.behind:
+            self._fell_at = self.position
         self._lag = dataclasses.replace(
             lag, behind=lag.behind + samples, dropouts=lag.dropouts + (lag.behind == 0)
         )

@@ -26,7 +26,7 @@ from test_player import first_sound
 from tones import INSTRUCTION, tone_clip, tone_timeline
 
 from coach.cli import build_session
-from coach.player import AHEAD, DRIFT, KEEP_GAP, DeviceClock, Lag, Playback
+from coach.player import AHEAD, DEVICE_BLOCK, DRIFT, KEEP_GAP, DeviceClock, Lag, Playback
 
 MS = RATE // 1000
 STALL = 1.0
@@ -250,14 +250,26 @@ def test_stamp_jitter_and_clock_drift_are_not_taken_for_dropouts():
 
 
 def fill(playback: Playback, n: int, late: int = 0) -> np.ndarray:
-    """One device callback of `n` samples, once the renderer's queue is full (so it never runs
-    short here)."""
-    deadline = time.monotonic() + 5
-    while playback._queued < AHEAD and time.monotonic() < deadline:
-        time.sleep(0.005)
-    out = np.empty(n, np.float32)
-    playback.fill(out, late)
-    return out
+    """Device callbacks (25 ms each) for `n` samples, the first reporting `late`; each made
+    once the renderer has topped its queue up, so none runs short here."""
+    heard = []
+    while n > 0:
+        deadline = time.monotonic() + 5
+        while playback._queued < AHEAD // 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        out = np.empty(min(n, DEVICE_BLOCK), np.float32)
+        playback.fill(out, late)
+        heard.append(out)
+        n -= len(out)
+        late = 0
+    return np.concatenate(heard)
+
+
+def heard_at(heard: np.ndarray, clip: np.ndarray) -> int:
+    """Where a tone (which opens on an exact 0) starts in `heard`; asserts it is whole there."""
+    at = int(np.flatnonzero(heard)[0]) - 1
+    assert np.abs(heard[at : at + len(clip)] - clip).max() < 1e-6, "not heard whole"
+    return at
 
 
 def test_catching_up_waits_for_the_sound_to_end():
@@ -266,21 +278,40 @@ def test_catching_up_waits_for_the_sound_to_end():
     playback = Playback(timeline, tone_clip)
     try:
         fill(playback, 50 * MS)
-        # 50 ms into the tone the device reports a 300 ms dropout: the tone goes on whole.
-        heard = fill(playback, INSTRUCTION - 50 * MS, late=300 * MS)
+        # 50 ms into the tone the device reports a 1 s dropout: the tone goes on whole ...
+        heard = fill(playback, INSTRUCTION - 50 * MS, late=RATE)
         assert np.abs(heard - tone_clip(tone)[50 * MS :]).max() < 1e-6
         assert playback.position == INSTRUCTION
-        assert playback.lag() == Lag(dropouts=1, behind=300 * MS)
-        # The pause after it makes up for the dropout at once.
-        fill(playback, 1)
+        assert playback.lag() == Lag(dropouts=1, behind=RATE)
+        # ... then the pause after it is cut short, but never below KEEP_GAP, and the cue
+        # plays whole. Whatever of the pause was not heard was skipped.
+        heard = fill(playback, KEEP_GAP + cue.length + 2 * DEVICE_BLOCK)
+        pause = heard_at(heard, tone_clip(cue))
+        assert pause >= KEEP_GAP
+        skipped = cue.start - INSTRUCTION - pause
+        assert skipped > (cue.start - INSTRUCTION - KEEP_GAP) // 2
+        # (and the pause after the cue is being skipped by now)
+        assert playback.lag().caught_up > skipped
+        assert playback.lag().dropouts == 1
+    finally:
+        playback.close()
+
+
+def test_a_dropout_in_a_pause_is_made_up_in_that_pause():
+    timeline = tone_timeline(3, 1.5)
+    cue = timeline.events[1]
+    playback = Playback(timeline, tone_clip)
+    try:
+        fill(playback, INSTRUCTION + 100 * MS)  # 100 ms into the pause after the tone
+        fill(playback, 1, late=200 * MS)
         assert playback.position == INSTRUCTION + 300 * MS + 1
-        assert playback.lag() == Lag(dropouts=1, catch_ups=1, caught_up=300 * MS)
-        # A 1 s dropout is more than the rest of this pause: it keeps KEEP_GAP before the cue,
-        # plays the cue whole, and the rest waits for the next pause.
-        skippable = cue.start - KEEP_GAP - playback.position
-        heard = fill(playback, KEEP_GAP + cue.length, late=RATE)
-        assert playback.position == cue.end
-        assert np.abs(heard[KEEP_GAP:] - tone_clip(cue)).max() < 1e-6
-        assert playback.lag().behind == RATE - skippable
+        assert playback.lag() == Lag(dropouts=1, catch_ups=1, caught_up=200 * MS)
+        # More than the rest of the pause: the dropout itself was a pause, so this one may go
+        # down to nothing before the cue, which plays whole; the rest waits.
+        rest = cue.start - playback.position
+        heard = fill(playback, cue.length + 2 * DEVICE_BLOCK, late=RATE)
+        pause = heard_at(heard, tone_clip(cue))
+        assert pause < KEEP_GAP
+        assert playback.lag().caught_up >= 200 * MS + rest - pause
     finally:
         playback.close()
