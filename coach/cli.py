@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from coach import __version__
-from coach.errors import CoachError, RoutineError
+from coach.errors import CoachError, NoDeviceError, RoutineError
 from coach.preview import FORMATS as PREVIEW_FORMATS
 from coach.routine import MAX_HOURS, RATE_RANGE
 from coach.timeline import clock
@@ -56,6 +56,20 @@ music_option = click.option(
     metavar="FILE",
     help="An audio file looped quietly under the whole guide, lower still while the voice speaks.",
 )
+
+
+def invocation() -> list[str]:
+    """The command as the user can run it again: `coach` when that is what PATH finds, else
+    the path they ran it by (`.venv/bin/coach` after `make play`), or `python -m coach`."""
+    import shutil
+
+    ran = sys.argv[0]
+    if Path(ran).name == "__main__.py":
+        return [sys.executable, "-m", "coach"]
+    found = shutil.which(Path(ran).name)
+    if found and Path(found).resolve() == Path(ran).resolve():
+        return [Path(ran).name]
+    return [ran]
 
 
 def timeline_options(command):
@@ -216,7 +230,8 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
     from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
 
     keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
-    resume = ["coach", "play", routine]
+    coach = invocation()
+    resume = [*coach, "play", routine]
     for name in ("minutes", "voice", "rate"):
         if options[name] is not None:
             resume += [f"--{name}", str(options[name])]
@@ -239,15 +254,19 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
         sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
         sounds = calibrated(session.timeline, sounds)
-        return play_live(
-            session.timeline,
-            sounds,
-            resume=shlex.join(resume),
-            from_step=from_step,
-            keymap=keymap,
-            use_keys=not no_keys,
-            music=bed,
-        )
+        try:
+            return play_live(
+                session.timeline,
+                sounds,
+                resume=shlex.join(resume),
+                from_step=from_step,
+                keymap=keymap,
+                use_keys=not no_keys,
+                music=bed,
+            )
+        except NoDeviceError as e:
+            export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
+            raise CoachError(f"{e}: connect one, or make an audio file with `{export}`") from None
 
 
 @cli.command(short_help="Write a routine as one audio file with chapters.")

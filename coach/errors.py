@@ -31,3 +31,12 @@ class RoutineError(CoachError):
         self.hint = hint  # what to do next, when it is not about one line of a file
         lines = [str(p) for p in problems] + ([f"coach: {hint}"] if hint else [])
         super().__init__("\n".join(lines))
+
+
+class NoDeviceError(CoachError):
+    """No audio output device to play on; `str(error)` says why (the front end says what to
+    do instead, e.g. make an audio file)."""
+
+    def __init__(self, why: str):
+        self.why = why
+        super().__init__(f"no audio output device found ({why})")

@@ -1,11 +1,17 @@
 """`coach play`: the live, hands-free session, timed by the audio clock.
 
-The session clock is the count of timeline samples handed to the sound device, not a timer:
-one continuous output stream pulls blocks that `render()` streams into a short queue, so every
-clip sounds at exactly its sample and nothing can drift (sleep-based timers drift: a 2 x 5 s
-routine took 22.3 s). Pausing stops the count; seeking drops the queue and restarts the
-renderer at the new sample; if rendering ever falls behind, the device gets silence and the
-clock waits, so the timing of what follows is never broken.
+The session clock follows the sound device's clock, not a timer: one continuous output stream
+pulls blocks that `render()` streams into a short queue, so every clip sounds at exactly its
+sample and nothing can drift (sleep-based timers drift: a 2 x 5 s routine took 22.3 s). Pausing
+stops the clock; seeking drops the queue and restarts the renderer at the new sample.
+
+When the machine stalls the player for longer than the device buffer (50 ms), the device plays
+silence it was never given (an underrun), and so does a renderer that falls behind. Counting
+only the samples handed over would then make every later sound late by the stall, for good
+(a 1 s SIGSTOP: +946 ms to the end of the session). So the player counts that silence as time
+played, and catches up by skipping silence on the timeline, never sound: a phrase cut by a
+stall finishes whole, and the skip waits for the next gap, which keeps at least `KEEP_GAP`;
+a stall in a pause is made up in the rest of that pause. Audio is never sped up.
 
 Backend: sounddevice (PortAudio) callback stream. Not simpleaudio: 1.0.4 segfaults on
 Python 3.12 and 3.13 (its repository is archived), and it plays whole buffers, with no clock to
@@ -14,6 +20,7 @@ schedule against. Another backend only needs `start(fill)`, `stop(drain)` and `a
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import os
 import signal
@@ -26,19 +33,34 @@ from typing import Protocol, TextIO
 
 import numpy as np
 
-from coach.errors import CoachError
+from coach.errors import CoachError, NoDeviceError
 from coach.keys import DEFAULT_KEYS, Keyboard, keys_help
-from coach.music import Music
+from coach.music import FADE, Music
 from coach.render import ClipSource, render
-from coach.status import StatusView
+from coach.status import StatusView, lag_summary
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # Device buffer: what still plays after a key press. 50 ms keeps controls well within 100 ms.
 LATENCY = 0.05
+# Samples per device callback: 25 ms keeps the 50 ms latency and wakes the process half as
+# often as PortAudio's own choice of 12.5 ms (a bare stream: 1.0 % of a core instead of 2.8 %).
+DEVICE_BLOCK = SAMPLE_RATE // 40
+# A lost stretch counts once two stamps in a row show it past this: the stamps jitter by under
+# half a millisecond here (10 samples).
+TOLERANCE = SAMPLE_RATE // 500
+# How fast the stamps' reference may sink: a device crystal runs up to ~50 ppm off the system
+# clock. Faster sinking would let jitter ratchet the session ahead of the device.
+DRIFT = 1e-4
+# Catching up after a dropout inside a sound never shortens the pause after it below this, so
+# phrases don't run together. A dropout in a pause has lengthened that pause already: the rest
+# of it may go, down to the next sound.
+KEEP_GAP = SAMPLE_RATE // 4
 # Rendered audio queued ahead of the device: absorbs a slow clip synthesis, and costs nothing
 # on a seek (the queue is dropped, not played out).
 AHEAD = SAMPLE_RATE // 2
-BLOCK = SAMPLE_RATE // 20
+# How often the main loop looks at the session when no key comes (a key wakes it at once):
+# the status shows whole seconds, so 10 times a second is plenty.
+POLL = 0.1
 # "back" goes to the previous step when pressed this soon after a step starts.
 BACK_GRACE = 2 * SAMPLE_RATE
 VOLUME_STEP_DB = 3.0
@@ -48,14 +70,12 @@ VOLUME_RANGE_DB = (-30.0, 1.5)
 # The audio callback runs every few ms; this long without one means the device is gone.
 DEVICE_SILENT_S = 1.0
 
-NO_DEVICE = (
-    "no audio output device found ({why}): connect one, or make an audio file with "
-    "`coach export` and play that instead"
-)
-
 
 class Output(Protocol):
-    def start(self, fill: Callable[[np.ndarray], None]) -> None: ...
+    """Calls `fill(out, late)` for each buffer; `late` is the silence (samples) the device
+    played since the last call that it was never handed (an underrun), or 0."""
+
+    def start(self, fill: Callable[[np.ndarray, int], None]) -> None: ...
     def stop(self, drain: bool) -> None: ...
     def alive(self) -> bool: ...
 
@@ -71,15 +91,17 @@ class SoundDeviceOutput:
         self.failed = False
         self._stderr: int | None = None
 
-    def start(self, fill: Callable[[np.ndarray], None]) -> None:
+    def start(self, fill: Callable[[np.ndarray, int], None]) -> None:
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing
-            raise CoachError(NO_DEVICE.format(why=f"PortAudio: {exc}")) from None
+            raise NoDeviceError(f"PortAudio: {exc}") from None
+        clock = DeviceClock(self.rate, self.latency)
 
         def callback(outdata, frames, when, status) -> None:
             self.last_call = time.monotonic()
-            fill(outdata[:, 0])
+            late = clock.late(frames, when.currentTime, when.outputBufferDacTime)
+            fill(outdata[:, 0], late)
 
         def finished() -> None:
             self.failed = True
@@ -91,6 +113,7 @@ class SoundDeviceOutput:
                 channels=1,
                 dtype="float32",
                 latency=self.latency,
+                blocksize=DEVICE_BLOCK,
                 callback=callback,
                 finished_callback=finished,
             )
@@ -98,7 +121,7 @@ class SoundDeviceOutput:
             self.stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._restore_stderr()
-            raise CoachError(NO_DEVICE.format(why=str(exc).split("\n")[0])) from None
+            raise NoDeviceError(str(exc).split("\n")[0]) from None
 
     def alive(self) -> bool:
         return not self.failed and time.monotonic() - self.last_call < DEVICE_SILENT_S
@@ -131,6 +154,92 @@ class SoundDeviceOutput:
             self._stderr = None
 
 
+class DeviceClock:
+    """How much silence a device played that it was never handed, from PortAudio's stamps.
+
+    Each buffer comes stamped with the time its first sample will reach the device. While the
+    stream runs, that time (in samples) minus the samples handed over stays put; after an
+    underrun it has moved on by exactly the silence the device played meanwhile. Stamps are
+    only believed when the clock moved since the last callback (PortAudio fills the buffer in
+    a burst at start and after an underrun, stamping guesses) and the buffer holds at least
+    half its latency (after a stall the sound server reported an empty buffer for ~1 s, with
+    stamps of "now", before its timing caught up; and it did not always flag an underflow).
+    """
+
+    def __init__(self, rate: int, latency: float) -> None:
+        self.rate = rate
+        self.latency = latency
+        self.handed = 0
+        self._ref: float | None = None  # stamp in samples minus samples handed, when steady
+        self._last_time: float | None = None
+        self._last_gap = 0.0
+
+    def late(self, frames: int, now: float, stamp: float) -> int:
+        """Samples of unscheduled silence newly found at a callback of `frames` samples, made
+        at time `now` with its first sample stamped `stamp` (PortAudio's stream times)."""
+        ahead = stamp * self.rate - self.handed
+        self.handed += frames
+        moved = self._last_time is not None and now - self._last_time >= frames / self.rate / 2
+        self._last_time = now
+        if not moved or stamp - now < self.latency / 2:
+            return 0
+        if self._ref is None:
+            self._ref = ahead
+            return 0
+        # The reference sinks no faster than DRIFT allows, and rises only by what is reported:
+        # jitter can never ratchet the session ahead of the device.
+        if ahead < self._ref:
+            self._ref = max(ahead, self._ref - frames * DRIFT)
+        gap = ahead - self._ref
+        sure, self._last_gap = min(gap, self._last_gap), gap
+        if sure < TOLERANCE:
+            return 0
+        self._ref += int(sure)
+        self._last_gap -= int(sure)
+        return int(sure)
+
+
+@dataclasses.dataclass(frozen=True)
+class Lag:
+    """How the session kept to the device's clock: `dropouts` times it fell behind (the
+    device or the renderer went without sound it was owed), `caught_up` samples of silence
+    skipped to make up for it, in `catch_ups` goes, and `behind` samples still to make up."""
+
+    dropouts: int = 0
+    catch_ups: int = 0
+    caught_up: int = 0
+    behind: int = 0
+
+
+class Gaps:
+    """Where a timeline may be skipped to catch up: wherever nothing sounds, except the last
+    `keep` samples before each sound (and `reach` around it, where music is ducked)."""
+
+    def __init__(self, timeline: Timeline, keep: int, reach: int = 0) -> None:
+        self.duration = timeline.duration
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for e in timeline.events:  # sorted by start
+            lo, hi = e.start - keep - reach, e.end + reach
+            if self.ends and lo <= self.ends[-1]:
+                self.ends[-1] = max(self.ends[-1], hi)
+            else:
+                self.starts.append(lo)
+                self.ends.append(hi)
+
+    def quiet(self, position: int) -> int:
+        """Samples that may be skipped from `position` on (0 while something sounds)."""
+        i = bisect.bisect_right(self.starts, position)
+        if i and position < self.ends[i - 1]:
+            return 0
+        return (self.starts[i] if i < len(self.starts) else self.duration) - position
+
+    def sounding(self, position: int) -> int:
+        """Samples from `position` to the end of the sound playing there (0 if none)."""
+        i = bisect.bisect_right(self.starts, position)
+        return max(0, self.ends[i - 1] - position) if i else 0
+
+
 class Playback:
     """The session clock and what feeds the device: thread-safe, device-independent.
 
@@ -159,30 +268,51 @@ class Playback:
         self._overlay: np.ndarray | None = None  # "repeat": mixed in from now, outside time
         self._overlay_at = 0
         self._closed = False
+        reach = FADE if music is not None else 0
+        self._gaps = Gaps(timeline, KEEP_GAP, reach)
+        self._pause = Gaps(timeline, 0, reach)
+        self._lag = Lag()
+        self._fell_at = 0  # where the session was when it last fell behind
+        self._sounding = False  # the device has had sound since the start or the last seek
         self._feeder = threading.Thread(target=self._feed, name="coach-render", daemon=True)
         self._feeder.start()
 
     # -- audio thread -------------------------------------------------------------------
-    def fill(self, out: np.ndarray) -> None:
+    def fill(self, out: np.ndarray, late: int = 0) -> None:
+        """Write the next `len(out)` samples for the device. `late`: silence the device played
+        since the last call that it was never handed, by which the session is now behind."""
         out.fill(0.0)
         with self._cond:
             if not self.paused:
+                self._fall_behind(late)
                 done = 0
                 while done < len(out) and self._queue:
                     head = self._queue[0]
-                    take = min(len(out) - done, len(head) - self._head)
+                    room = len(head) - self._head
+                    behind = self._lag.behind
+                    gaps = self._gaps_now()
+                    quiet = gaps.quiet(self.position) if behind else 0
+                    # Never skip what this buffer still needs: the renderer refills later.
+                    spare = self._queued - (len(out) - done)
+                    skip = max(0, min(behind, room, quiet, spare))
+                    if skip:
+                        self._lag = dataclasses.replace(
+                            self._lag, behind=behind - skip, caught_up=self._lag.caught_up + skip,
+                            catch_ups=self._lag.catch_ups + (skip == behind),
+                        )  # fmt: skip
+                        self._advance(skip)
+                        continue
+                    take = min(len(out) - done, room)
+                    if behind:  # stop where the sound (or the pause) ends, to look again
+                        take = min(take, gaps.sounding(self.position) or quiet)
                     out[done : done + take] = head[self._head : self._head + take]
                     done += take
-                    self._head += take
-                    if self._head == len(head):
-                        self._queue.popleft()
-                        self._head = 0
-                self.position += done
-                self._queued -= done
-                if done:
-                    self._cond.notify_all()
+                    self._advance(take)
+                self._sounding = self._sounding or done > 0
                 if self._fed_all and not self._queue:
                     self.finished.set()
+                elif done < len(out):  # the renderer fell behind: the device gets silence
+                    self._fall_behind(len(out) - done)
             if self._overlay is not None:
                 part = self._overlay[self._overlay_at : self._overlay_at + len(out)]
                 out[: len(part)] += part
@@ -194,6 +324,44 @@ class Playback:
             out *= gain
         np.clip(out, -1.0, 1.0, out=out)
 
+    def _advance(self, n: int) -> None:
+        """Move the clock on by `n` samples taken from the queue (played or skipped)."""
+        while n:
+            head = self._queue[0]
+            step = min(n, len(head) - self._head)
+            self._head += step
+            n -= step
+            if self._head == len(head):
+                self._queue.popleft()
+                self._head = 0
+            self.position += step
+            self._queued -= step
+        # The renderer tops the queue up once it is half empty: woken at every callback (40 a
+        # second) its thread took 0.35 % of a core, in bursts 0.0 %.
+        if self._queued < AHEAD // 2:
+            self._cond.notify_all()
+
+    def _gaps_now(self) -> Gaps:
+        """The pause the session fell behind in may be skipped whole; later ones keep some."""
+        in_that_pause = self._pause.quiet(self._fell_at) > self.position - self._fell_at
+        return self._pause if in_that_pause else self._gaps
+
+    def _fall_behind(self, samples: int) -> None:
+        """The device played `samples` of silence the session did not schedule. Before the
+        first sound (start-up, a seek) that is no loss: the session has not started yet."""
+        if samples <= 0 or not self._sounding:
+            return
+        lag = self._lag
+        if not lag.behind:
+            self._fell_at = self.position
+        self._lag = dataclasses.replace(
+            lag, behind=lag.behind + samples, dropouts=lag.dropouts + (lag.behind == 0)
+        )
+
+    def lag(self) -> Lag:
+        with self._cond:
+            return self._lag
+
     # -- feeder thread ------------------------------------------------------------------
     def _feed(self) -> None:
         try:
@@ -204,7 +372,7 @@ class Playback:
                     if self._closed:
                         return
                     generation, start = self._generation, self._feed_from
-                blocks = render(self.timeline, self.clip, start, block=BLOCK, music=self.music)
+                blocks = render(self.timeline, self.clip, start, music=self.music)
                 for block in blocks:
                     with self._cond:
                         while (
@@ -242,6 +410,9 @@ class Playback:
             self._head = self._queued = 0
             self.position = self._feed_from = position
             self._fed_all = False
+            # A seek sets the clock anew: the time to make up was the old position's.
+            self._lag = dataclasses.replace(self._lag, behind=0)
+            self._sounding = False
             self._overlay = None
             self.finished.clear()
             self._cond.notify_all()
@@ -344,13 +515,15 @@ def play(
         step = resume_step(timeline, playback.position)
         return f"To resume: {resume}" + ("" if step is None else f" --from-step {step}")
 
-    # SIGTERM ends the session like q does, through the same clean-up.
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # SIGTERM ends the session like q does, through the same clean-up. Only the main thread
+    # may set a handler (elsewhere signal.signal raises ValueError); SIGTERM then stays as is.
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143)) if on_main else None
     try:
         output.start(playback.fill)
         with keyboard:
             while not playback.finished.is_set() and playback.error is None:
-                for action in keyboard.read(0.02 if keyboard.active else 0.05):
+                for action in keyboard.read(POLL):
                     if action == "quit":
                         output.stop(drain=False)
                         view.say(f"Stopped. {hint()}")
@@ -359,12 +532,13 @@ def play(
                 if not output.alive():
                     output.stop(drain=False)
                     raise CoachError(f"the audio output device went away. {hint()}")
-                view.update(timeline, playback.position, playback.paused, playback.volume_db)
+                view.update(timeline, playback.position, playback.paused, playback.volume_db,
+                            playback.lag())  # fmt: skip
             if playback.error is not None:
                 raise playback.error
-            view.update(timeline, timeline.duration, False, playback.volume_db)
+            view.update(timeline, timeline.duration, False, playback.volume_db, playback.lag())
             output.stop(drain=True)
-            view.say("Session complete.")
+            view.say(f"Session complete.{lag_summary(playback.lag(), timeline.sample_rate)}")
             return 0
     except KeyboardInterrupt:
         output.stop(drain=False)
@@ -373,7 +547,8 @@ def play(
     finally:
         output.stop(drain=False)
         playback.close()
-        signal.signal(signal.SIGTERM, previous)
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def act(playback: Playback, action: str) -> None:

@@ -1,13 +1,17 @@
 """The live status of `coach play`: one block redrawn in place on a terminal, or one plain line
-per step change when output goes to a file or a pipe (a log stays readable).
+per step change when output goes to a file or a pipe (a log stays readable). Either way it says
+when the machine stalled the sound and how much silence was skipped to get back on time.
 """
 
 from __future__ import annotations
 
 import shutil
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from coach.timeline import Timeline
+
+if TYPE_CHECKING:
+    from coach.player import Lag
 
 
 def time_left(samples: int, rate: int) -> str:
@@ -39,8 +43,31 @@ def next_line(timeline: Timeline, position: int) -> str:
     return f"Next: {nxt.title}" + (f" ({area})" if area else "")
 
 
+def dropouts(n: int) -> str:
+    return f"{n} dropout" + ("s" if n != 1 else "")
+
+
+def lag_line(lag: Lag, rate: int) -> str:
+    """How the session is keeping time after a dropout (the machine stalled the sound)."""
+    if lag.behind:
+        return f"{dropouts(lag.dropouts)}: {lag.behind / rate:.2f} s behind, catching up"
+    return f"{dropouts(lag.dropouts)}: caught up {lag.caught_up / rate:.2f} s, on time"
+
+
+def lag_summary(lag: Lag, rate: int) -> str:
+    """The closing line's note, "(N dropouts, X s caught up)", or nothing without a dropout."""
+    if not lag.dropouts:
+        return ""
+    return f" ({dropouts(lag.dropouts)}, {lag.caught_up / rate:.2f} s caught up)"
+
+
 def block(
-    timeline: Timeline, position: int, paused: bool, volume_db: float, keys: str
+    timeline: Timeline,
+    position: int,
+    paused: bool,
+    volume_db: float,
+    keys: str,
+    lag: Lag | None = None,
 ) -> list[str]:
     step = timeline.step_at(position)
     rate = timeline.sample_rate
@@ -53,6 +80,8 @@ def block(
         f"{time_left(timeline.duration - position, rate)} left in session, {vol}",
         next_line(timeline, position),
     ]
+    if lag is not None and lag.dropouts:
+        lines.append(lag_line(lag, rate))
     if keys:
         lines.append(keys)
     return lines
@@ -68,13 +97,21 @@ class StatusView:
         self.keys_help = keys_help
         self._shown: list[str] = []
         self._step: int | None = None  # none shown yet (the pre-roll is step 0)
+        self._catch_ups = 0
 
-    def update(self, timeline: Timeline, position: int, paused: bool, volume_db: float) -> None:
+    def update(
+        self,
+        timeline: Timeline,
+        position: int,
+        paused: bool,
+        volume_db: float,
+        lag: Lag | None = None,
+    ) -> None:
         if self.tty:
             # One screen row per line, or the cursor moves would miss wrapped rows.
             width = shutil.get_terminal_size().columns - 1
             lines = [line[:width] for line in block(timeline, position, paused, volume_db,
-                                                    self.keys_help)]  # fmt: skip
+                                                    self.keys_help, lag)]  # fmt: skip
             if lines != self._shown:
                 up = f"\x1b[{len(self._shown)}F" if self._shown else ""
                 body = "".join(f"\x1b[2K{line}\n" for line in lines)
@@ -82,6 +119,9 @@ class StatusView:
                 self.out.flush()
                 self._shown = lines
             return
+        if lag is not None and lag.catch_ups != self._catch_ups:
+            self._catch_ups = lag.catch_ups
+            print(f"{lag_line(lag, timeline.sample_rate)}.", file=self.out, flush=True)
         step = timeline.step_at(position)
         if step.index != self._step:
             self._step = step.index

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import shlex
 import signal
 import subprocess
 import sys
@@ -265,8 +266,10 @@ def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
     env.update(XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path), XDG_RUNTIME_DIR=str(tmp_path))
     env.update(XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # Run by the path `make play` installs it at: the hint names the command that works.
+    coach = str(Path(sys.executable).with_name("coach"))
     proc = subprocess.run(
-        [sys.executable, "-m", "coach", "play", str(routine)],
+        [coach, "play", str(routine)],
         env=env,
         capture_output=True,
         text=True,
@@ -276,7 +279,7 @@ def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("coach: no audio output device"), lines[0]
-    assert "coach export" in lines[0]
+    assert f"`{coach} export {routine} -o guide.mp3`" in lines[0]
 
 
 def test_device_vanishing_mid_session(tmp_path):
@@ -304,8 +307,9 @@ def test_device_vanishing_mid_session(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("coach: the audio output device went away"), lines[0]
-    # Stopped in the pre-roll: resuming starts the session over.
-    assert lines[0].endswith(f"To resume: coach play {routine}")
+    # Stopped in the pre-roll: resuming starts the session over, as it was run (python -m coach).
+    coach = shlex.join([sys.executable, "-m", "coach", "play", str(routine)])
+    assert lines[0].endswith(f"To resume: {coach}")
 
 
 def test_key_map_and_escape_sequences():
@@ -515,3 +519,25 @@ def test_a_seek_ends_a_repeat():
     second = timeline.steps[1].start
     expected = next(render(timeline, tone_clip, second, second + INSTRUCTION, INSTRUCTION))
     assert np.abs(heard - expected).max() < 1e-6
+
+
+def test_play_runs_off_the_main_thread(pulse):
+    """A front end may run the session in a thread: only the main thread may set a signal
+    handler, and play used to fail there with ValueError before a sound."""
+    script = (
+        "import sys, threading\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from tones import tone_clip, tone_timeline\n"
+        "from coach.player import play\n"
+        "done = []\n"
+        "run = lambda: done.append(play(tone_timeline(2, 0.6), tone_clip, resume='x'))\n"
+        "thread = threading.Thread(target=run)\n"
+        "thread.start()\n"
+        "thread.join()\n"
+        "print('exit code', done)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=pulse.env, capture_output=True, text=True, timeout=30
+    )
+    assert "exit code [0]" in proc.stdout, proc.stderr
+    assert "Session complete." in proc.stdout

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from coach.status import block
+import io
+
+from coach.player import Lag
+from coach.status import StatusView, block, lag_summary
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import StepSpan, Timeline
 
@@ -40,3 +43,26 @@ def test_block_while_paused_in_the_last_step():
 def test_time_left_rounds_up_so_zero_means_over():
     lines = block(TIMELINE, 60 * S - 1, paused=False, volume_db=0, keys="")
     assert lines[2].startswith("0:01 left in step")
+
+
+def test_block_says_how_a_dropout_was_made_up():
+    behind = Lag(dropouts=1, behind=S // 2)
+    assert block(TIMELINE, 0, False, 0, "", behind)[-1] == "1 dropout: 0.50 s behind, catching up"
+    done = Lag(dropouts=2, catch_ups=2, caught_up=S * 3 // 2)
+    assert block(TIMELINE, 0, False, 0, "", done)[-1] == "2 dropouts: caught up 1.50 s, on time"
+    assert len(block(TIMELINE, 0, False, 0, "", Lag())) == 4  # no dropout, no line
+
+
+def test_a_log_gets_a_line_per_catch_up():
+    out = io.StringIO()
+    view = StatusView(out)
+    view.update(TIMELINE, 0, False, 0, Lag())
+    view.update(TIMELINE, S, False, 0, Lag(dropouts=1, behind=S))  # still catching up
+    view.update(TIMELINE, 2 * S, False, 0, Lag(dropouts=1, catch_ups=1, caught_up=S))
+    view.update(TIMELINE, 3 * S, False, 0, Lag(dropouts=1, catch_ups=1, caught_up=S))
+    lines = out.getvalue().splitlines()
+    assert lines[1:] == ["1 dropout: caught up 1.00 s, on time."]
+    assert lag_summary(Lag(dropouts=1, catch_ups=1, caught_up=S), S) == (
+        " (1 dropout, 1.00 s caught up)"
+    )
+    assert lag_summary(Lag(), S) == ""
