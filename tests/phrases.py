@@ -53,13 +53,17 @@ def say(text: str, speed: float = 1.0) -> np.ndarray:
     return audio[loud[0] : loud[-1] + 1] if len(loud) else audio
 
 
+NOISE_PAD = RATE * 3 // 10
+
+
 def with_noise(audio: np.ndarray, snr_db: float = 20.0, seed: int = 0) -> np.ndarray:
-    """`audio` with white noise `snr_db` below its power, and 0.3 s of that noise around it
-    (a room is never silent between words)."""
-    pad = np.zeros(RATE * 3 // 10, np.float32)
+    """`audio` with white noise `snr_db` below its power, and `NOISE_PAD` samples (0.3 s) of
+    that noise around it (a room is never silent between words)."""
+    pad = np.zeros(NOISE_PAD, np.float32)
     padded = np.concatenate([pad, audio, pad])
     power = float(np.mean(audio.astype(np.float64) ** 2))
-    noise = np.random.default_rng(seed).normal(0.0, np.sqrt(power / 10 ** (snr_db / 10)), len(padded))
+    spread = np.sqrt(power / 10 ** (snr_db / 10))
+    noise = np.random.default_rng(seed).normal(0.0, spread, len(padded))
     return (padded + noise).astype(np.float32)
 
 
