@@ -25,9 +25,12 @@ leaves only the endpointer's decision time between the end of a command and its 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import os
-import queue
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 from collections import deque
@@ -195,77 +198,20 @@ class RecognizerMissing(CoachError):
     """pocketsphinx cannot be imported."""
 
 
-class Listener:
-    """A control that listens on the default microphone and puts the commands it hears on the
-    queue, each acknowledged with a soft tone. `source` (tests, benchmarks) replaces the
-    microphone: an iterable of 30 ms frames of 16-bit PCM at `RATE`, in real time or not."""
+class Hearing:
+    """The whole way from microphone frames to commands, in one process: endpointer, echo gate
+    and recognizer. `run()` takes (PCM frame, coach sounding) pairs: live from the microphone
+    (in the listener's own process) or from a file (tests, benchmarks)."""
 
-    help = 'say "coach, pause / resume / next / back / repeat / louder / softer / stop"'
+    def __init__(self, own_words: Iterable[str] = ()) -> None:
+        from pocketsphinx import Endpointer
 
-    def __init__(self, own_words: Iterable[str] = (), source: Iterable[bytes] | None = None):
-        try:
-            from pocketsphinx import Endpointer
-        except ImportError as exc:
-            raise RecognizerMissing(str(exc)) from None
         self.recognizer = Recognizer(own_words)
         self.endpointer = Endpointer(sample_rate=RATE)
-        self.source = source
         self.heard: list[tuple[float, str]] = []  # (stream seconds at its end, command word)
-        self._stream = None
-        self._frames: queue.SimpleQueue[tuple[bytes, bool] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def frame_samples(self) -> int:
-        return self.endpointer.frame_bytes // 2
-
-    def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
-        if self.source is None:
-            self._open_microphone(sounding)
-            frames = iter(self._frames.get, None)
-        else:
-            frames = ((frame, sounding()) for frame in self.source)
-        self._thread = threading.Thread(
-            target=self.run, args=(frames, put), name="coach-listen", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._stream is not None:
-            with contextlib.suppress(Exception):
-                self._stream.abort()
-                self._stream.close()
-            self._stream = None
-        self._frames.put(None)
-        if self._thread is not None:
-            self._thread.join(2)
-            self._thread = None
-
-    def _open_microphone(self, sounding: Callable[[], bool]) -> None:
-        try:
-            import sounddevice as sd
-        except OSError as exc:  # PortAudio itself is missing
-            raise ControlUnavailable(NO_MICROPHONE.format(why=exc)) from None
-
-        def callback(data, frames, when, status) -> None:
-            # Stamped on arrival: the coach's sound at this moment is in this frame.
-            self._frames.put((bytes(data), sounding()))
-
-        try:
-            self._stream = sd.RawInputStream(
-                samplerate=RATE,
-                channels=1,
-                dtype="int16",
-                blocksize=self.frame_samples,
-                callback=callback,
-            )
-            self._stream.start()
-        except Exception as exc:  # PortAudioError, or ValueError: no input device at all
-            self._stream = None
-            raise ControlUnavailable(NO_MICROPHONE.format(why=str(exc).split("\n")[0])) from None
 
     def run(self, frames: Iterable[tuple[bytes, bool]], put: Callable[[Action], None]) -> None:
-        """Endpoint, gate and decode `frames` ((PCM, coach sounding) pairs) until they end."""
+        """Endpoint, gate and decode `frames` until they end; each 30 ms (`FRAME` samples)."""
         ep = self.endpointer
         length = ep.frame_length
         margin = round(ECHO_MARGIN / length)
@@ -299,4 +245,109 @@ class Listener:
                     put(Action(COMMANDS[word], acknowledge=True))
 
 
+FRAME = 480  # samples: the endpointer's 30 ms frame at 16 kHz
+
+
+class Listener:
+    """A control that listens on the default microphone and puts the commands it hears on the
+    queue, each acknowledged with a soft tone.
+
+    The microphone's callback only stamps each frame with whether the coach is sounding; the
+    hearing runs in a process of its own, because pocketsphinx holds the interpreter while it
+    decodes (a 1 ms ticker thread starved for 100 ms), which made the audio callback late and
+    moved the coach's onsets by 120-160 ms.
+    """
+
+    help = 'say "coach, pause / resume / next / back / repeat / louder / softer / stop"'
+
+    def __init__(self, own_words: Iterable[str] = ()) -> None:
+        if importlib.util.find_spec("pocketsphinx") is None:
+            raise RecognizerMissing("No module named 'pocketsphinx'")
+        self.own_words = list(own_words)
+        self._stream = None
+        self._process: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
+        try:
+            import sounddevice as sd
+        except OSError as exc:  # PortAudio itself is missing
+            raise ControlUnavailable(NO_MICROPHONE.format(why=exc)) from None
+        # Its own interpreter, started plainly (not multiprocessing: that would re-run the
+        # command line's main module in the child).
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "coach.listen"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        pipe = self._process.stdin
+        words = json.dumps(self.own_words).encode()
+        pipe.write(len(words).to_bytes(4, "little") + words)
+        pipe.flush()
+
+        def callback(data, frames, when, status) -> None:
+            # Stamped on arrival: the coach's sound at this moment is in this frame.
+            with contextlib.suppress(OSError, ValueError):
+                pipe.write(bytes(data) + (b"\1" if sounding() else b"\0"))
+                pipe.flush()
+
+        try:
+            self._stream = sd.RawInputStream(
+                samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME, callback=callback
+            )
+            self._stream.start()
+        except Exception as exc:  # PortAudioError, or ValueError: no input device at all
+            self._stream = None
+            self.stop()
+            raise ControlUnavailable(NO_MICROPHONE.format(why=str(exc).split("\n")[0])) from None
+        self._thread = threading.Thread(target=self._take, args=(put,), daemon=True)
+        self._thread.start()
+
+    def _take(self, put: Callable[[Action], None]) -> None:
+        for line in self._process.stdout:
+            put(Action(line.decode().strip(), acknowledge=True))
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.abort()
+                self._stream.close()
+            self._stream = None
+        if self._process is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._process.stdin.close()  # end of frames: the hearing ends
+            try:
+                self._process.wait(2)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._thread is not None:
+            self._thread.join(1)
+            self._thread = None
+        self._process = None
+
+
+def _hear() -> None:
+    """The listener's process: own words (4-byte length, JSON), then frames (PCM plus one
+    byte: is the coach sounding) on stdin; the action of each command heard, one a line, on
+    stdout."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout
+    size = int.from_bytes(stdin.read(4), "little")
+    hearing = Hearing(json.loads(stdin.read(size)))
+
+    def frames():
+        while len(data := stdin.read(FRAME * 2 + 1)) == FRAME * 2 + 1:
+            yield data[:-1], data[-1:] == b"\1"
+
+    def put(action: Action) -> None:
+        print(action.name, file=stdout, flush=True)
+
+    hearing.run(frames(), put)
+
+
 NO_MICROPHONE = "no microphone found ({why}): voice commands are off; the keys still work"
+
+
+if __name__ == "__main__":
+    _hear()
