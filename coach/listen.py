@@ -25,7 +25,6 @@ leaves only the endpointer's decision time between the end of a command and its 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -261,8 +260,10 @@ class Listener:
     help = 'say "coach, pause / resume / next / back / repeat / louder / softer / stop"'
 
     def __init__(self, own_words: Iterable[str] = ()) -> None:
-        if importlib.util.find_spec("pocketsphinx") is None:
-            raise RecognizerMissing("No module named 'pocketsphinx'")
+        try:
+            import pocketsphinx  # noqa: F401  (only whether it is there: it runs elsewhere)
+        except ImportError as exc:
+            raise RecognizerMissing(str(exc)) from None
         self.own_words = list(own_words)
         self._stream = None
         self._process: subprocess.Popen | None = None

@@ -343,6 +343,8 @@ def play(
     running: list[Control] = []
     try:
         output.start(playback.fill)
+        # After the output: its guard on stderr also hides PortAudio's C-level noise when a
+        # microphone fails to open; the user gets the control's one line instead.
         for control in controls:
             try:
                 control.start(actions.put, own.sounding)

@@ -5,6 +5,8 @@ listening, and what reached the loudspeaker sink recorded in real time.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -189,3 +191,68 @@ def step_onsets_at(capture, onset: int) -> bool:
     hz = pitch(capture, onset)
     step = round((hz - 300.0) / 200.0)
     return step >= 1 and abs(hz - step_hz(step)) < 30
+
+
+ROUTINE = """
+title = "One short step"
+[coaching]
+safety_notice = false
+cautions = false
+tempo = false
+heads_up = false
+halfway = false
+countdown = false
+check_in_first = false
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "upper back"
+duration = 20
+say = "Long slow strokes."
+"""
+
+
+def test_no_microphone_is_one_line_and_the_session_goes_on(room, tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    # The sound server is there (the coach is heard) but its microphone is not.
+    env = dict(room.env, PULSE_SOURCE="no-such-microphone", XDG_CACHE_HOME=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coach", "play", str(routine), "--voice", "en-us", "--listen"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        said = proc.stdout.readline()
+        playing = proc.stdout.readline()  # the status line: the session runs
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert said.startswith("no microphone found ("), said
+    assert said.endswith("): voice commands are off; the keys still work\n")
+    assert playing.startswith("Step 1 of 1")
+    assert proc.returncode == 130 and err == ""
+
+
+def test_recognizer_missing_is_one_line_with_the_fix(tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    without = "import sys; sys.modules['pocketsphinx'] = None; from coach.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", without, "play", str(routine), "--voice", "en-us", "--listen"],
+        env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("coach: voice commands need pocketsphinx (")
+    assert "pip install pocketsphinx" in line
