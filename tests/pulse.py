@@ -86,8 +86,9 @@ class Recorder:
     A 5 ms recorder latency keeps stamps honest (500 ms put onsets off by up to 450 ms).
     """
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], device: str = "fake.monitor") -> None:
         self.env = env
+        self.device = device
         self.chunks: list[tuple[float, bytes]] = []
         self.proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -95,7 +96,7 @@ class Recorder:
     def start(self) -> Recorder:
         self.proc = subprocess.Popen(
             [
-                "parec", "--device=fake.monitor", f"--rate={RATE}", "--channels=1",
+                "parec", f"--device={self.device}", f"--rate={RATE}", "--channels=1",
                 "--format=s16le", "--raw", "--latency-msec=5",
             ],
             env=self.env,
@@ -196,6 +197,10 @@ class PulseRoom(PulseServer):
         for args in commands:
             subprocess.run(["pactl", *args], env=self.env, check=True, capture_output=True)
         return self
+
+    def record_room(self) -> Recorder:
+        """What the microphone hears, on the same clock as `record()`."""
+        return Recorder(self.env, "room.monitor").start()
 
     def speak(self, audio: np.ndarray) -> tuple[float, float]:
         """Play `audio` (float32 mono at 22050 Hz) into the room; returns when it started and
