@@ -79,6 +79,7 @@ class Timeline:
     rate: int = 0  # words per minute
     language: str = "en"
     estimated: bool = False  # speech lengths are a words-per-minute guess, not measured
+    engine: str = ""  # what speaks: "piper", "espeak-ng" or "estimate"
     sample_rate: int = SAMPLE_RATE
     notes: tuple[str, ...] = field(default=())  # things the compiler moved or had to say
 
@@ -117,6 +118,7 @@ class Timeline:
             "rate": self.rate,
             "language": self.language,
             "estimated": self.estimated,
+            "engine": self.engine,
             "steps": [
                 {
                     "index": s.index,
