@@ -96,7 +96,7 @@ def build_session(
 
     routine = load_routine(find_routine(routine_arg))
     rate = rate or routine.rate
-    from_file = f"{routine.path}: " if not voice else ""  # a voice or language from the file
+    named = f"{routine.path}: " if routine.voice and not voice else ""  # the file's voice
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
     else:
@@ -107,10 +107,11 @@ def build_session(
                 language=routine.language,
                 preferred=os.environ.get("COACH_VOICE") or None,
             )
-        except SpeechError as e:
-            raise CoachError(from_file + _speech_hint(e, can_estimate)) from None
+        except SpeechError as e:  # a voice or language from the file: name the file
+            where = named or (f"{routine.path}: " if e.need == "voice" and not voice else "")
+            raise CoachError(where + _speech_hint(e, can_estimate)) from None
         for note in notes:
-            click.echo(f"coach: {from_file if routine.voice and not voice else ''}{note}", err=True)
+            click.echo(f"coach: {named}{note}", err=True)
         if sys.stderr.isatty():
             speech.progress = _SynthesisBar()
     cues = Cues()
