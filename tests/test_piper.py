@@ -214,7 +214,7 @@ def test_a_warm_preview_imports_neither_onnxruntime_nor_numpy(piper_env):
     assert result.stderr.strip() == "[]"
 
 
-def test_export_with_the_neural_voice_keeps_onsets_and_loudness(piper_env, tmp_path):
+def test_export_with_the_neural_voice_keeps_onsets_transcript_and_loudness(piper_env, tmp_path):
     t = timeline(piper_env)
     wav = tmp_path / "guide.wav"
     result = coach("export", "quick-relief", "-o", str(wav), env=piper_env)
@@ -231,6 +231,8 @@ def test_export_with_the_neural_voice_keeps_onsets_and_loudness(piper_env, tmp_p
         busy = any(o["start_sample"] < a <= o["end_sample"] for o in t["events"] if o is not e)
         if not busy:
             assert x[a - 1] == 0, e["text"]
+    vtt = wav.with_suffix(".vtt").read_text()
+    assert vtt.count(" --> ") == len(speech) and speech[0]["text"] in vtt
     measured = subprocess.run(
         ["ffmpeg", "-nostats", "-i", str(wav), "-af", "ebur128=peak=true", "-f", "null", "-"],
         capture_output=True, text=True,
