@@ -405,7 +405,7 @@ def voices(language):
     if not found:
         raise CoachError(f"no voices for language {language!r}; `coach voices` lists them all")
     for v in found:
-        click.echo(f"{v.name:<24} {v.language:<10} {v.engine:<10} {v.gender or ''}".rstrip())
+        click.echo(f"{v.name:<24} {v.language:<16} {v.engine:<10} {v.gender or ''}".rstrip())
     click.echo(f"(your own Piper voices: {voices_folder()})", err=True)
 
 
