@@ -395,8 +395,8 @@ def voices(language):
     piper      natural neural voices: the bundled one, and your own .onnx voices (with their
                .onnx.json) in the voices folder shown below
     espeak-ng  a voice for nearly every language; its language codes (en-gb, de) work as names
-    Without --voice, English routines use the first Piper voice listed; set COACH_VOICE to
-    choose your own default.
+    A routine that names no voice gets the bundled Piper voice for English, espeak-ng's for
+    other languages; set COACH_VOICE to choose your own default.
     """
     from coach.piper import voices_folder
     from coach.voices import all_voices
