@@ -4,6 +4,10 @@ quick-relief with a cache of its Piper clips kept between runs (see conftest.py)
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import select
 import shutil
 import subprocess
 import sys
@@ -241,3 +245,61 @@ def test_export_with_the_neural_voice_keeps_onsets_transcript_and_loudness(piper
     lufs = float(summary.split("I:")[1].split()[0])
     peak = float(summary.split("Peak:")[1].split()[0])
     assert lufs == pytest.approx(-19, abs=1) and peak <= -1.0
+
+
+SHORT = """
+title = "Two short steps"
+[coaching]
+safety_notice = false
+heads_up = false
+check_in_first = false
+check_in_every = false
+posture_every = false
+
+[[steps]]
+technique = "effleurage"
+area = "upper back"
+duration = 30
+say = "Long slow strokes. Keep your hands soft. Breathe out slowly."
+
+[[steps]]
+technique = "rest"
+area = "whole back"
+duration = 30
+say = "Rest your hands. Stay still."
+"""
+
+
+def stderr_on_a_terminal(routine: Path, env: dict[str, str]) -> str:
+    """What `coach preview ROUTINE` shows on a terminal (stderr on a pty)."""
+    main, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coach", "preview", str(routine)],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    shown = b""
+    while select.select([main], [], [], 120)[0]:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(60) == 0
+    return shown.decode()
+
+
+def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(piper_env, tmp_path):
+    routine = tmp_path / "short.toml"
+    routine.write_text(SHORT)
+    env = dict(piper_env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    cold = stderr_on_a_terminal(routine, env)
+    assert "Synthesizing speech" in cold and "100%" in cold
+    # The time left shows from the first phrase made a second or more in (click's rule).
+    assert re.search(r"\d+%\s+\d\d:\d\d:\d\d", cold), cold
+    assert stderr_on_a_terminal(routine, env) == ""  # warm: nothing to make, no bar

@@ -4,9 +4,6 @@ cannot lie, through the real command line (espeak-ng, the suite's voice; see con
 from __future__ import annotations
 
 import os
-import pty
-import re
-import select
 import subprocess
 import sys
 import wave
@@ -115,34 +112,3 @@ def test_a_truncated_cache_entry_is_made_again_and_the_export_is_identical(tmp_p
         coach("export", "quick-relief", "-o", str(again), XDG_CACHE_HOME=str(cache)).returncode == 0
     )
     assert read_wav(again) == read_wav(clean)
-
-
-def stderr_on_a_terminal(cache: Path) -> str:
-    """What `coach preview quick-relief` shows on a terminal (stderr on a pty)."""
-    main, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "coach", "preview", "quick-relief"],
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        env=dict(os.environ, XDG_CACHE_HOME=str(cache)),
-    )
-    os.close(follower)
-    shown = b""
-    while select.select([main], [], [], 60)[0]:
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main)
-    assert proc.wait(60) == 0
-    return shown.decode()
-
-
-def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(tmp_path):
-    cold = stderr_on_a_terminal(tmp_path)
-    assert "Synthesizing speech" in cold and "100%" in cold
-    assert re.search(r"\d\d:\d\d:\d\d", cold)  # the time left
-    assert stderr_on_a_terminal(tmp_path) == ""  # warm: nothing to make, no bar
