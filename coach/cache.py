@@ -10,7 +10,6 @@ to half its length once passed for a shorter phrase and shifted the whole timeli
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
 import tempfile
@@ -45,17 +44,21 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def store(path: Path, data: bytes) -> None:
+def store(path: Path, data: bytes) -> bool:
     """Keep `data` in the cache at `path` if the cache can take it: a cache folder that is
-    read-only, full or not a folder at all only costs the time to redo the work."""
-    with contextlib.suppress(OSError):
+    read-only, full or not a folder at all only costs the time to redo the work. Says whether
+    it was kept."""
+    try:
         write_atomically(path, data)
+    except OSError:
+        return False
+    return True
 
 
-def store_clip(path: Path, pcm: bytes) -> None:
+def store_clip(path: Path, pcm: bytes) -> bool:
     """Cache 16-bit samples with their count and checksum, so `read_clip` can vouch for them."""
     header = _CLIP_HEADER.pack(_CLIP_MAGIC, len(pcm) // 2, zlib.crc32(pcm))
-    store(path, header + pcm)
+    return store(path, header + pcm)
 
 
 def read_clip(path: Path) -> bytes | None:

@@ -250,6 +250,9 @@ class CachedSpeech:
         self._dir = cache_root(cache_dir) / "speech"
         self.synthesized = 0  # phrases this object made (cache misses)
         self.progress: Progress | None = None
+        # Clips the cache could not take (read-only, full): kept here instead, because making a
+        # phrase again costs a neural voice a second or more, and the player asks for it live.
+        self._uncached: dict[str, bytes] = {}
 
     def _recipe(self) -> list:
         raise NotImplementedError
@@ -267,7 +270,7 @@ class CachedSpeech:
         found: dict[str, int] = {}
         missing = []
         for text in dict.fromkeys(texts):
-            pcm = read_clip(self.cache_path(text))
+            pcm = self._uncached.get(text) or read_clip(self.cache_path(text))
             if pcm is None:
                 missing.append(text)
             else:
@@ -280,7 +283,7 @@ class CachedSpeech:
         """The phrase as int16 mono PCM at SAMPLE_RATE; sound starts at sample 0."""
         import numpy as np
 
-        pcm = read_clip(self.cache_path(text))
+        pcm = self._uncached.get(text) or read_clip(self.cache_path(text))
         if pcm is None:
             ((_, pcm),) = self._make_all([text])
         return np.frombuffer(pcm, dtype="<i2").copy()
@@ -290,7 +293,8 @@ class CachedSpeech:
         for done, (text, pcm) in enumerate(zip(texts, made, strict=True), 1):
             if not pcm:
                 raise SpeechError(f"{self.engine} made no sound for {shown(text)}")
-            store_clip(self.cache_path(text), pcm)
+            if not store_clip(self.cache_path(text), pcm):
+                self._uncached[text] = pcm
             self.synthesized += 1
             if self.progress:
                 self.progress(done, len(texts))

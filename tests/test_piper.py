@@ -69,6 +69,15 @@ def test_the_same_phrase_gives_the_same_bytes_and_a_damaged_clip_is_remade(tmp_p
     assert np.array_equal(first.clip(PHRASES[0]), clip)
 
 
+def test_a_cache_that_cannot_be_written_does_not_make_a_phrase_twice(tmp_path):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    speech = PiperSpeech(bundled_voice(), cache_dir=not_a_folder)
+    length = speech.lengths(PHRASES[:1])[PHRASES[0]]
+    assert len(speech.clip(PHRASES[0])) == length  # what the player asks for, live
+    assert speech.synthesized == 1
+
+
 def test_slower_rate_gives_longer_phrases(tmp_path):
     slow = PiperSpeech(bundled_voice(), rate=90, cache_dir=tmp_path).lengths(PHRASES[:1])
     fast = PiperSpeech(bundled_voice(), rate=180, cache_dir=tmp_path).lengths(PHRASES[:1])
