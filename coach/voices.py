@@ -75,10 +75,9 @@ def open_speech(
 
 def _by_name(voice: str, rate: int | None, language: str, cache_dir: Path | None):
     want = voice.strip().lower()
-    if not piper.available():
-        for v in piper_voices():
-            if v.name.lower() == want:
-                return piper.PiperSpeech(v, rate, cache_dir)
+    for v in piper_voices():
+        if v.name.lower() == want:  # where piper-tts is missing, that is what the error says
+            return piper.PiperSpeech(v, rate, cache_dir)
     return Speech(voice=voice, rate=rate, language=language, cache_dir=cache_dir)
 
 

@@ -209,6 +209,14 @@ def test_without_piper_english_falls_back_to_espeak_ng_saying_why(piper_env):
         "coach: the natural voice is not available (piper-tts is not installed): "
         "speaking with espeak-ng"
     ]
+    named = subprocess.run(
+        [sys.executable, "-c", code.replace("'json'", "'json', '--voice', 'en_US-joe-medium'")],
+        capture_output=True, text=True, env=piper_env, timeout=120,
+    )  # fmt: skip
+    assert named.returncode == 2
+    assert named.stderr.splitlines() == [
+        "coach: piper-tts is not installed: run `make setup` or use --estimate"
+    ]
 
 
 def test_a_warm_preview_imports_neither_onnxruntime_nor_numpy(piper_env):
