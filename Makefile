@@ -26,10 +26,12 @@ system:
 	  fi; \
 	fi
 
+# --prefer-binary: pocketsphinx 5.1.1 has no wheel for Python 3.12 (only its source, which needs
+# a C toolchain and CMake), while 5.0.4's wheel carries the same English model.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --prefer-binary -e '.[test]'
 	touch $@
 
 play: setup

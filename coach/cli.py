@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,11 @@ SHARED_OPTIONS = (
         type=Number(min=0, min_open=True, max=MAX_HOURS * 60),
         help="Stretch or shrink the routine to this many minutes, keeping every instruction.",
     ),
-    click.option("--voice", help="Speech voice (see `coach voices`). Default: the routine's."),
+    click.option(
+        "--voice",
+        help="Speech voice: a name from `coach voices`, or a Piper model FILE.onnx. Default: "
+        "the routine's, else $COACH_VOICE, else the natural (Piper) voice for English.",
+    ),
     click.option(
         "--rate",
         type=click.IntRange(*RATE_RANGE),
@@ -102,14 +107,17 @@ def build_session(
     no_safety: bool = False,
     ticks: bool = False,
     estimate: bool = False,
+    can_estimate: bool = False,
 ) -> Session:
+    """`can_estimate`: the command has --estimate, so a speech failure may suggest it."""
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
     from coach.framing import frame
     from coach.lint import lint
     from coach.resources import scripts_dir
     from coach.routine import english_lines, find_routine, load_routine
-    from coach.speech import Estimate, Speech, SpeechError
+    from coach.speech import Estimate, SpeechError
+    from coach.voices import open_speech
 
     path = find_routine(routine_arg)
     routine = load_routine(path)
@@ -121,13 +129,24 @@ def build_session(
             err=True,
         )
     own_rate, rate = rate, rate or routine.rate
+    named = f"{routine.path}: " if routine.voice and not voice else ""  # the file's voice
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
     else:
         try:
-            speech = Speech(voice=voice or routine.voice, rate=rate, language=routine.language)
+            speech, notes = open_speech(
+                voice or routine.voice,
+                rate=rate,
+                language=routine.language,
+                preferred=os.environ.get("COACH_VOICE") or None,
+            )
         except SpeechError as e:  # a voice or language from the file: name the file
-            raise CoachError(f"{routine.path}: {e}" if not voice else str(e)) from None
+            where = named or (f"{routine.path}: " if e.need == "voice" and not voice else "")
+            raise CoachError(where + _speech_hint(e, can_estimate)) from None
+        for note in notes:
+            click.echo(f"coach: {named}{note}", err=True)
+        if sys.stderr.isatty():
+            speech.progress = _SynthesisBar()
     cues = Cues()
     options = dict(ticks=True if ticks else None)
     # Advice may point at a file's words only when the user wrote the file; when a built-in
@@ -138,6 +157,10 @@ def build_session(
         timeline = compile_routine(
             routine, speech, cues, minutes=minutes, editable=editable, **options
         )
+        screening = routine.coaching.safety_notice and not no_safety
+        timeline = frame(timeline, routine, speech, screening=screening)
+    except SpeechError as e:
+        raise CoachError(_speech_hint(e, can_estimate)) from None
     except RoutineError as e:
         if editable and not options_used:
             raise
@@ -151,9 +174,35 @@ def build_session(
                 f"{routine.name} needs more time at this voice and rate: try --minutes {shortest}"
             )
         raise RoutineError(e.problems, hint) from None
-    screening = routine.coaching.safety_notice and not no_safety
-    timeline = frame(timeline, routine, speech, screening=screening)
     return Session(routine, speech, cues, timeline, warnings)
+
+
+def _speech_hint(error, can_estimate: bool) -> str:
+    """The speech error with what to do about it, naming only what this command offers."""
+    estimate = " or use --estimate" if can_estimate else ""
+    hint = {
+        "install": f"run `make setup`{estimate}",
+        "voice": "`coach voices` lists the voices",
+        "retry": f"try again{estimate}",
+    }.get(error.need)
+    return f"{error}: {hint}" if hint else str(error)
+
+
+class _SynthesisBar:
+    """A progress bar with the time left, on the terminal, while phrases are synthesized: a
+    routine's first run with the neural voice makes its phrases for tens of seconds."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Synthesizing speech", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+        if done == total:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 class _InOrder(click.Group):
@@ -346,7 +395,7 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     ceiling = spec.ceiling_dbtp
     if music:  # measured first: a file that is not audio fails before any synthesis
         bed_peak = bed_level(Path(music), loudness + MUSIC_OFFSET_LU)[1]
-        ceiling = speech_ceiling(ceiling, bed_peak)
+        ceiling = speech_ceiling(ceiling, bed_peak, spec.music_margin_db)
     session = build_session(routine, **options)
     session.warn()
     sounds = Sounds(session.speech, session.cues, loudness, ceiling)
@@ -390,7 +439,7 @@ def preview(routine, fmt, estimate, **options):
     """
     from coach.preview import render_preview
 
-    session = build_session(routine, estimate=estimate, **options)
+    session = build_session(routine, estimate=estimate, can_estimate=True, **options)
     click.echo(render_preview(session.timeline, fmt), nl=False)
 
 
@@ -441,14 +490,24 @@ def check(ctx, files, strict):
 @cli.command(short_help="List the speech voices.")
 @click.option("--language", "-l", help="Only voices for this language, e.g. en or de.")
 def voices(language):
-    """List the speech voices (use a name with --voice or `voice =` in a routine)."""
-    from coach.speech import list_voices
+    """List the speech voices (use a name with --voice or `voice =` in a routine).
 
-    found = list_voices(language)
+    \b
+    piper      natural neural voices: the bundled one, and your own .onnx voices (with their
+               .onnx.json) in the voices folder shown below
+    espeak-ng  a voice for nearly every language; its language codes (en-gb, de) work as names
+    A routine that names no voice gets the bundled Piper voice for English, espeak-ng's for
+    other languages; set COACH_VOICE to choose your own default.
+    """
+    from coach.piper import voices_folder
+    from coach.voices import all_voices
+
+    found = all_voices(language)
     if not found:
         raise CoachError(f"no voices for language {language!r}; `coach voices` lists them all")
     for v in found:
-        click.echo(f"{v.name:<24} {v.language:<10} {v.gender or ''}".rstrip())
+        click.echo(f"{v.name:<24} {v.language:<16} {v.engine:<10} {v.gender or ''}".rstrip())
+    click.echo(f"(your own Piper voices: {voices_folder()})", err=True)
 
 
 def _one_line_errors(main):

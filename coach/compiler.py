@@ -444,7 +444,8 @@ def compile_routine(
         voice=speech.voice,
         rate=speech.rate,
         language=routine.language,
-        estimated=speech.voice == "estimate",
+        estimated=speech.engine == "estimate",
+        engine=speech.engine,
         notes=tuple(fitter.notes),
     )
 

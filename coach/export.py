@@ -41,6 +41,7 @@ EXPORT_BLOCK = 22050
 # less, Vorbis q3 up to 2 dB and erratic, q5 under 0.8 dB), so their clips are limited lower
 # to keep the file under -1 dBTP.
 LOSSY_CEILING_DBTP = -2.5
+LOSSY_MUSIC_MARGIN_DB = 1.0
 
 # The loudest speech every format holds within 0.3 LU with true peaks at or under -1 dBTP after
 # encoding. Louder, the limiter works so hard that the codecs overshoot: at -14 Vorbis peaked
@@ -61,7 +62,12 @@ class Format:
     # ID3 CHAP/CTOC frames (MP3) or CHAPTERnnn comments (FLAC, Ogg: ffmpeg drops them there).
     chapters: Literal["ffmetadata", "id3", "vorbis", "none"]
     ceiling_dbtp: float = CEILING_DBTP  # for the clips, see LOSSY_CEILING_DBTP
+    # Room under that ceiling when a music bed plays: a lossy codec overshoots more on speech
+    # over noise-like music (a pink-noise bed took an M4A at -16 LUFS to -0.9 dBTP).
+    music_margin_db: float = 0.0
 
+
+LOSSY = {"ceiling_dbtp": LOSSY_CEILING_DBTP, "music_margin_db": LOSSY_MUSIC_MARGIN_DB}
 
 FORMATS = {
     "wav": Format((), "none"),
@@ -71,12 +77,12 @@ FORMATS = {
     "mp3": Format(
         ("-c:a", "libmp3lame", "-q:a", "2", "-compression_level", "7", "-f", "mp3"),
         "id3",
-        LOSSY_CEILING_DBTP,
+        **LOSSY,
     ),
-    "ogg": Format(("-c:a", "libvorbis", "-q:a", "5", "-f", "ogg"), "vorbis", LOSSY_CEILING_DBTP),
+    "ogg": Format(("-c:a", "libvorbis", "-q:a", "5", "-f", "ogg"), "vorbis", **LOSSY),
     # ffmpeg's ipod muxer writes the MPEG-4 audio files Apple players expect (.m4a/.m4b).
-    "m4a": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata", LOSSY_CEILING_DBTP),
-    "m4b": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata", LOSSY_CEILING_DBTP),
+    "m4a": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata", **LOSSY),
+    "m4b": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata", **LOSSY),
 }
 
 

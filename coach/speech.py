@@ -1,16 +1,23 @@
 """Speech: each phrase as a trimmed int16 clip, and its exact length in samples.
 
-On Linux the coach synthesizes with the `espeak-ng` command, one process per phrase, not with
-pyttsx3. Measured on this stack (docs: shared notes, stack-findings.md): pyttsx3's espeak
-driver returns before files are written, drops or mixes files when several are queued, starts
-each file with ~44 ms of the previous phrase and applies a rate one call late. The command is
-deterministic (same bytes every run) and takes ~10 ms a phrase. pyttsx3 is used only to list
-voices, which it does correctly: it lists exactly the voices libespeak-ng can load (131 here),
-with ids `espeak-ng -v` accepts, whereas `espeak-ng --voices=en` also lists MBROLA voices that
-fail unless the separate mbrola program and voice files are installed.
+The seam: a speech engine (`SpeechEngine`) has a name (`engine`: "piper", "espeak-ng" or
+"estimate"), a `voice`, a `rate`, the length of each phrase (`lengths`) and, unless it is the
+estimate, the sound of each phrase (`clip`: int16 mono at SAMPLE_RATE, sound from sample 0 to
+the last sample). The compiler and renderer see only that. Engines:
+- `Speech` here: the espeak-ng command, for every language and as the fallback;
+- `coach.piper.PiperSpeech`: Piper neural voices, the default for English;
+- `Estimate` here: lengths guessed from words a minute, no sound.
+`coach.voices` decides which engine speaks a voice name.
 
-Clips are cached as trimmed raw s16le files, so the length of a cached phrase is its file size
-over two: a warm `coach preview` runs no subprocess and imports no numpy.
+espeak-ng runs as a command, one process per phrase, not through pyttsx3. Measured on this
+stack: pyttsx3's espeak driver returns before files are written (missing in 8 of 15 runs),
+drops or mixes files when several are queued, starts each file with ~44 ms of the previous
+phrase and applies a rate one call late. The command is deterministic (same bytes every run)
+and takes ~10 ms a phrase. Its voices are read from the espeak-ng-data folder the command
+reports (`--version`), as libespeak-ng itself does.
+
+Every made clip is cached with its length and checksum (coach.cache), keyed by everything that
+shapes it, so a warm `coach preview` runs no subprocess and imports no numpy or onnxruntime.
 """
 
 from __future__ import annotations
@@ -21,12 +28,12 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
-from coach.cache import cache_root, store
+from coach.cache import cache_root, read_clip, store, store_clip
 from coach.errors import CoachError
 from coach.timeline import SAMPLE_RATE
 
@@ -46,21 +53,50 @@ TRIM_VERSION = 1  # bump when trimming changes, so old cached clips are not reus
 DEFAULT_VOICES = {"en": "en-us"}  # espeak's plain "en" is British; American English reads best
 PARALLEL_FROM = 4  # fewer missing phrases than this are synthesized one after the other
 
+Progress = Callable[[int, int], None]  # (phrases made so far, phrases to make)
+
 
 class SpeechError(CoachError):
-    """Speech could not be made: espeak-ng missing, an unknown voice, a failed phrase."""
+    """Speech could not be made: an engine missing, an unknown voice, a failed phrase.
+
+    `need` names what would fix it, for the front end to put in its own words: "install" (a
+    program or package is missing), "voice" (the voice name is unknown), "retry" (the engine
+    stalled), or "" (the message says it all).
+    """
+
+    def __init__(self, message: str, need: str = ""):
+        super().__init__(message)
+        self.need = need
+
+
+class SpeechEngine(Protocol):
+    """What the compiler and the renderer need from speech (see the module docstring)."""
+
+    engine: str  # "piper", "espeak-ng" or "estimate"
+    voice: str
+    rate: int
+
+    def lengths(self, texts: Iterable[str]) -> Mapping[str, int]: ...
+
+    def clip(self, text: str): ...  # int16 numpy array; not on the estimate
 
 
 @dataclass(frozen=True)
 class Voice:
     name: str  # what --voice and `voice =` take, e.g. "en-us"
     language: str  # e.g. "en-us"; "en-gb" for espeak's "en"
-    gender: str = ""  # "male", "female" or "" when espeak does not say
-    title: str = ""  # espeak's own description, e.g. "English (America)"
+    gender: str = ""  # "male", "female" or "" when the voice does not say
+    title: str = ""  # the engine's own description, e.g. "English (America)"
+    engine: str = ENGINE
 
 
 def espeak_available() -> bool:
     return shutil.which(ENGINE) is not None
+
+
+def same_language(a: str, b: str) -> bool:
+    """Whether two language codes name one language ("en", "en-us" and "en_US" do)."""
+    return re.split(r"[-_]", a.lower())[0] == re.split(r"[-_]", b.lower())[0]
 
 
 def _matches(voice: Voice, language: str) -> bool:
@@ -68,38 +104,44 @@ def _matches(voice: Voice, language: str) -> bool:
     return voice.language == lang or voice.language.startswith(lang + "-")
 
 
-_voices_lock = threading.Lock()  # libespeak-ng crashes when two threads list voices at once
-_all_voices: list[Voice] = []
-
-
 def list_voices(language: str | None = None) -> list[Voice]:
     """The voices espeak-ng can speak with (all, or those for `language`, e.g. "en" or "de")."""
-    with _voices_lock:
-        if not _all_voices:
-            _all_voices.extend(_ask_pyttsx3())
-    return [v for v in _all_voices if language is None or _matches(v, language)]
+    binary = shutil.which(ENGINE)
+    if binary is None:
+        raise SpeechError("espeak-ng is not installed", need="install")
+    return [v for v in _espeak_voices(binary) if language is None or _matches(v, language)]
 
 
-def _ask_pyttsx3() -> list[Voice]:
-    try:
-        import pyttsx3
-
-        found = pyttsx3.init().getProperty("voices")
-    except Exception as e:  # pyttsx3 raises OSError, RuntimeError or KeyError without espeak
-        raise SpeechError(
-            f"cannot list voices ({e}): run `make setup` (or apt-get install espeak-ng)"
-        ) from None
-    voices = [
-        Voice(
-            # The file name is what `espeak-ng -v` takes; measured identical to the full id.
-            name=v.id.rsplit("/", 1)[-1],
-            language=(v.languages[0] if v.languages else "").lower(),
-            gender=(v.gender or "").lower(),
-            title=v.name,
+def _espeak_voices(binary: str) -> list[Voice]:
+    """`espeak-ng --voices`, less the MBROLA voices (files under mb/): those fail unless the
+    separate mbrola program and its voice files are installed. What is left are the same 131
+    voices pyttsx3's driver lists (measured), in 20 ms instead of 130 ms."""
+    out = _run(binary, "--voices")
+    voices = []
+    for line in out.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 5 or fields[4].startswith("mb/"):
+            continue
+        gender = {"M": "male", "F": "female"}.get(fields[2].rpartition("/")[2], "")
+        voices.append(
+            Voice(
+                # The file name is what `espeak-ng -v` takes (any case): "gmw/en-US" -> "en-us".
+                name=fields[4].rsplit("/", 1)[-1].lower(),
+                language=fields[1].lower(),
+                gender=gender,
+                title=fields[3].replace("_", " "),
+            )
         )
-        for v in found
-    ]
     return sorted(voices, key=lambda v: (v.language, v.name))
+
+
+def _run(binary: str, *args: str) -> str:
+    try:
+        return subprocess.run(
+            [binary, *args], capture_output=True, text=True, timeout=20, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        raise SpeechError(f"espeak-ng does not run ({e})", need="install") from None
 
 
 def default_voice(language: str, voices: Iterable[Voice]) -> str | None:
@@ -112,10 +154,21 @@ def default_voice(language: str, voices: Iterable[Voice]) -> str | None:
     return next((v.name for test in tests for v in voices if test(v)), None)
 
 
+def find_voice(name: str, voices: Iterable[Voice]) -> Voice | None:
+    """The voice `name` means: a voice's name ("en-us"), espeak's id ("gmw/en-us"), its title
+    ("English (America)") or, failing those, a language code ("en-gb" -> espeak's "en")."""
+    voices = list(voices)
+    want = name.strip().lower()
+    for v in voices:
+        if want in (v.name.lower(), v.title.lower()) or want.endswith("/" + v.name.lower()):
+            return v
+    return next((v for v in voices if v.language == want.replace("_", "-")), None)
+
+
 def _engine_info(binary: str, cache: Path) -> dict:
     """espeak-ng's version and voices, cached per installed binary (its path, size, mtime).
 
-    Asking costs ~0.2 s (a subprocess and pyttsx3); a warm preview must not pay it every run.
+    Asking costs two subprocesses; a warm preview must not pay them every run.
     """
     st = os.stat(binary)
     fingerprint = f"{os.path.realpath(binary)}:{st.st_size}:{st.st_mtime_ns}"
@@ -126,16 +179,11 @@ def _engine_info(binary: str, cache: Path) -> dict:
             return info
     except (OSError, ValueError):
         pass
-    try:
-        out = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, timeout=20, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as e:
-        raise SpeechError(f"espeak-ng does not run ({e}): reinstall it with `make setup`") from None
+    out = _run(binary, "--version")
     version = re.search(r"text-to-speech:\s*(\S+)", out)
     info = {
         "version": version.group(1) if version else out.strip(),
-        "voices": [asdict(v) for v in list_voices()],
+        "voices": [asdict(v) for v in _espeak_voices(binary)],
     }
     store(path, json.dumps(info).encode())
     return info
@@ -169,19 +217,94 @@ def parse_wav(data: bytes) -> bytes:
     raise ValueError("no data chunk")
 
 
-def trim(pcm: bytes) -> bytes:
-    """Cut the silence before the first and after the last sample louder than SILENCE."""
+def trim(pcm: bytes, silence: int = SILENCE) -> bytes:
+    """Cut the silence before the first and after the last sample louder than `silence`."""
     import numpy as np
 
     x = np.frombuffer(pcm, dtype="<i2")
-    loud = np.flatnonzero((x > SILENCE) | (x < -SILENCE))
+    loud = np.flatnonzero((x > silence) | (x < -silence))
     if not len(loud):
         return b""
     return x[loud[0] : loud[-1] + 1].tobytes()
 
 
-class Speech:
+def shown(text: str) -> str:
+    """A phrase as an error message quotes it: whole, or its first 57 characters."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+class CachedSpeech:
+    """A speech engine whose clips are made once (`_make_many`) and then read from the cache.
+
+    Subclasses give `engine`, `voice`, `rate`, `_recipe()` (everything besides the text that
+    shapes a clip, so it keys the cache) and `_make_many(texts)` (the trimmed PCM of each).
+    `progress`, when set, hears of every phrase made: a routine's first synthesis with a neural
+    voice takes tens of seconds.
+    """
+
+    engine = ""
+    voice = ""
+    rate = DEFAULT_RATE
+
+    def __init__(self, cache_dir: Path | None = None):
+        self._dir = cache_root(cache_dir) / "speech"
+        self.synthesized = 0  # phrases this object made (cache misses)
+        self.progress: Progress | None = None
+        # Clips the cache could not take (read-only, full): kept here instead, because making a
+        # phrase again costs a neural voice a second or more, and the player asks for it live.
+        self._uncached: dict[str, bytes] = {}
+
+    def _recipe(self) -> list:
+        raise NotImplementedError
+
+    def _make_many(self, texts: list[str]) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def cache_path(self, text: str) -> Path:
+        """Where the trimmed clip of `text` is cached; the key holds everything that shapes it."""
+        key = json.dumps([*self._recipe(), text])
+        return self._dir / f"{hashlib.sha256(key.encode()).hexdigest()}.clip"
+
+    def lengths(self, texts: Iterable[str]) -> dict[str, int]:
+        """Each text's trimmed clip length in samples, synthesizing the phrases not cached."""
+        found: dict[str, int] = {}
+        missing = []
+        for text in dict.fromkeys(texts):
+            pcm = self._uncached.get(text) or read_clip(self.cache_path(text))
+            if pcm is None:
+                missing.append(text)
+            else:
+                found[text] = len(pcm) // 2
+        for text, pcm in self._make_all(missing):
+            found[text] = len(pcm) // 2
+        return found
+
+    def clip(self, text: str):
+        """The phrase as int16 mono PCM at SAMPLE_RATE; sound starts at sample 0."""
+        import numpy as np
+
+        pcm = self._uncached.get(text) or read_clip(self.cache_path(text))
+        if pcm is None:
+            ((_, pcm),) = self._make_all([text])
+        return np.frombuffer(pcm, dtype="<i2").copy()
+
+    def _make_all(self, texts: list[str]) -> Iterator[tuple[str, bytes]]:
+        made = self._make_many(texts)
+        for done, (text, pcm) in enumerate(zip(texts, made, strict=True), 1):
+            if not pcm:
+                raise SpeechError(f"{self.engine} made no sound for {shown(text)}")
+            if not store_clip(self.cache_path(text), pcm):
+                self._uncached[text] = pcm
+            self.synthesized += 1
+            if self.progress:
+                self.progress(done, len(texts))
+            yield text, pcm
+
+
+class Speech(CachedSpeech):
     """Phrases spoken by espeak-ng: their lengths (`lengths`) and sounds (`clip`), cached."""
+
+    engine = ENGINE
 
     def __init__(
         self,
@@ -191,135 +314,84 @@ class Speech:
         cache_dir: Path | None = None,
         timeout: float = 20.0,
     ):
+        super().__init__(cache_dir)
         binary = shutil.which(ENGINE)
         if binary is None:
-            raise SpeechError(
-                "espeak-ng is not installed: run `make setup` (or apt-get install espeak-ng), "
-                "or use --estimate"
-            )
+            raise SpeechError("espeak-ng is not installed", need="install")
         self.rate = DEFAULT_RATE if rate is None else int(rate)
         if not MIN_RATE <= self.rate <= MAX_RATE:
             raise SpeechError(
                 f"rate {self.rate} is out of range: use {MIN_RATE} to {MAX_RATE} words a minute"
             )
         self._binary = binary
-        self._dir = cache_root(cache_dir) / "speech"
         info = _engine_info(binary, self._dir)
-        self.engine = f"{ENGINE} {info['version']}"
-        self.voice = self._resolve(voice, language, [Voice(**v) for v in info["voices"]])
+        self.version = info["version"]
+        self.voices = [Voice(**v) for v in info["voices"]]
+        self.voice = self._resolve(voice, language, self.voices)
         self.timeout = timeout
-        self.synthesized = 0  # phrases this object had espeak-ng speak (cache misses)
 
     @staticmethod
     def _resolve(voice: str | None, language: str, voices: list[Voice]) -> str:
         if voice is None:
             found = default_voice(language, voices)
             if found is None:
-                raise SpeechError(
-                    f"no voice for language {language!r}: `coach voices` lists the voices"
-                )
+                raise SpeechError(f"no voice for language {language!r}", need="voice")
             return found
-        want = voice.strip().lower()
-        for v in voices:
-            # the name ("en-us"), espeak's id ("gmw/en-us") or its title ("English (America)")
-            if want in (v.name, v.title.lower()) or want.endswith("/" + v.name):
-                return v.name
-        raise SpeechError(f"unknown voice {voice!r}: `coach voices` lists the voices")
+        found = find_voice(voice, voices)
+        if found is None:
+            raise SpeechError(f"unknown voice {voice!r}", need="voice")
+        return found.name
 
-    def cache_path(self, text: str) -> Path:
-        """Where the trimmed clip of `text` is cached; the key holds everything that shapes it."""
-        key = json.dumps([self.engine, self.voice, self.rate, AMPLITUDE, TRIM_VERSION, text])
-        return self._dir / f"{hashlib.sha256(key.encode()).hexdigest()}.s16"
+    def _recipe(self) -> list:
+        return [f"{ENGINE} {self.version}", self.voice, self.rate, AMPLITUDE, TRIM_VERSION]
 
-    def lengths(self, texts: Iterable[str]) -> dict[str, int]:
-        """Each text's trimmed clip length in samples, synthesizing the phrases not cached."""
-        found: dict[str, int] = {}
-        missing = []
-        for text in dict.fromkeys(texts):
-            size = self._cached_size(text)
-            if size is None:
-                missing.append(text)
-            else:
-                found[text] = size // 2
-        for text, pcm in self._synthesize_all(missing):
-            found[text] = len(pcm) // 2
-        return found
-
-    def clip(self, text: str):
-        """The phrase as int16 mono PCM at SAMPLE_RATE; sound starts at sample 0."""
-        import numpy as np
-
-        if self._cached_size(text) is not None:
-            try:
-                data = self.cache_path(text).read_bytes()
-                if data and len(data) % 2 == 0:
-                    return np.frombuffer(data, dtype="<i2").copy()
-            except OSError:
-                pass
-        ((_, pcm),) = self._synthesize_all([text])
-        return np.frombuffer(pcm, dtype="<i2").copy()
-
-    def _cached_size(self, text: str) -> int | None:
-        """The cached clip's size in bytes, or None when there is no usable cached clip."""
-        try:
-            size = self.cache_path(text).stat().st_size
-        except OSError:
-            return None
-        # A phrase always has sound, and samples are two bytes: anything else is damaged.
-        return size if size and size % 2 == 0 else None
-
-    def _synthesize_all(self, texts: list[str]) -> list[tuple[str, bytes]]:
+    def _make_many(self, texts: list[str]) -> Iterator[bytes]:
         if len(texts) < PARALLEL_FROM:
-            return [(t, self._synthesize(t)) for t in texts]
+            yield from map(self._synthesize, texts)
+            return
         from concurrent.futures import ThreadPoolExecutor
 
         # The work happens in espeak-ng processes, so threads keep every core busy.
         pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
         try:
-            return list(zip(texts, pool.map(self._synthesize, texts), strict=True))
+            yield from pool.map(self._synthesize, texts)
         finally:
             pool.shutdown(cancel_futures=True)
 
     def _synthesize(self, text: str) -> bytes:
-        """Speak one phrase with its own espeak-ng process, trim it and cache it."""
+        """Speak one phrase with its own espeak-ng process and trim it."""
         # The text goes in on stdin, so a phrase starting with "-" is not taken for an option.
         command = [self._binary, "--stdout", "-v", self.voice, "-s", str(self.rate)]
         command += ["-a", str(AMPLITUDE)]
-        shown = text if len(text) <= 60 else text[:57] + "..."
         try:
             done = subprocess.run(
                 command, input=text.encode(), capture_output=True, timeout=self.timeout
             )
         except subprocess.TimeoutExpired:
             raise SpeechError(
-                f"espeak-ng took over {self.timeout:g} s on {shown!r}: try again, or use --estimate"
+                f"espeak-ng took over {self.timeout:g} s on {shown(text)}", need="retry"
             ) from None
         except OSError as e:
-            raise SpeechError(
-                f"espeak-ng did not start ({e}): reinstall it with `make setup`"
-            ) from None
+            raise SpeechError(f"espeak-ng did not start ({e})", need="install") from None
         try:
             if done.returncode != 0:
                 raise ValueError(done.stderr.decode(errors="replace").strip().splitlines()[-1:])
-            pcm = trim(parse_wav(done.stdout))
+            return trim(parse_wav(done.stdout))
         except ValueError as e:
-            raise SpeechError(f"espeak-ng failed on {shown!r} ({e}): check the phrase") from None
-        if not pcm:
-            raise SpeechError(f"espeak-ng made no sound for {shown!r}: give the phrase words")
-        store(self.cache_path(text), pcm)
-        self.synthesized += 1
-        return pcm
+            raise SpeechError(f"espeak-ng failed on {shown(text)} ({e})") from None
 
 
 class Estimate:
-    """Speech lengths guessed from words a minute, for `--estimate` (needs no espeak-ng).
+    """Speech lengths guessed from words a minute, for a preview without a speech engine.
 
-    Labelled as an estimate everywhere it shows (the timeline's voice is "estimate").
+    Labelled as an estimate everywhere it shows (the timeline's engine is "estimate").
     """
 
+    engine = "estimate"
     voice = "estimate"
     # Fitted to espeak-ng at 120 wpm on the routines' own narration (26 phrases): it says about
     # 1.15 times the nominal words a minute and pauses ~0.37 s at , ; : . ? ! inside a phrase.
+    # Piper's rate is calibrated to the same lengths (coach/piper.py), so this fits both.
     PACE = 1.15
     PAUSE = 0.37
 

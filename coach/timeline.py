@@ -84,6 +84,7 @@ class Timeline:
     rate: int = 0  # words per minute
     language: str = "en"
     estimated: bool = False  # speech lengths are a words-per-minute guess, not measured
+    engine: str = ""  # what speaks: "piper", "espeak-ng" or "estimate"
     sample_rate: int = SAMPLE_RATE
     notes: tuple[str, ...] = field(default=())  # things the compiler moved or had to say
     # Where the massage itself runs (the routine's steps): after the spoken pre-roll, before
@@ -137,6 +138,7 @@ class Timeline:
             "rate": self.rate,
             "language": self.language,
             "estimated": self.estimated,
+            "engine": self.engine,
             "massage_start": sec(self.massage_start),
             "massage_end": sec(self.massage_end),
             "massage_start_sample": self.massage_start,

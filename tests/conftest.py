@@ -1,5 +1,13 @@
 """The suite never touches the developer's own cache (~/.cache/coach): one fresh cache folder
-for the whole run, which the `coach` subprocesses inherit too."""
+for the whole run, which the `coach` subprocesses inherit too.
+
+It also speaks with espeak-ng unless a test asks for Piper: COACH_VOICE (the user's own
+default voice) is set to espeak-ng's en-us for the whole run. Most tests compile whole
+routines, and the neural voice makes ~2-3 phrases a second cold, so the default voice would
+add minutes on every run. The Piper tests (test_piper*.py) ask for it explicitly, on short
+phrases or through `piper_env`, whose cache of Piper clips lasts across runs (keys are content
+hashes of model, settings and text, so a stale clip is never reused).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +15,31 @@ import os
 
 import pytest
 
+SUITE_VOICE = "en-us"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    saved = os.environ.get("XDG_CACHE_HOME")
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "COACH_VOICE")}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["COACH_VOICE"] = SUITE_VOICE
     yield
-    if saved is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = saved
+    for key, value in saved.items():
+        if value is None:
+            del os.environ[key]
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def piper_cache(request) -> str:
+    """A cache folder for Piper clips that pytest keeps between runs (.pytest_cache)."""
+    return str(request.config.cache.mkdir("coach-piper-cache"))
+
+
+@pytest.fixture(scope="session")
+def piper_env(piper_cache) -> dict[str, str]:
+    """The environment of a user with no COACH_VOICE: English routines get the Piper voice."""
+    env = {k: v for k, v in os.environ.items() if k != "COACH_VOICE"}
+    env["XDG_CACHE_HOME"] = piper_cache
+    return env

@@ -227,7 +227,7 @@ WARNING = (
     [
         ["check"],
         ["preview", "--estimate"],
-        ["export", "--voice", "en-us", "--transcript", "none", "-o", "{dir}/guide.wav"],
+        ["export", "--voice", "fr", "--transcript", "none", "-o", "{dir}/guide.wav"],
     ],
     ids=["check", "preview", "export"],
 )

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from coach.cache import read_clip
 from coach.speech import (
     AMPLITUDE,
     SILENCE,
@@ -79,14 +80,14 @@ def test_clips_start_and_end_with_sound_and_keep_soft_onsets(speech):
 def test_second_run_synthesizes_nothing(tmp_path):
     first = Speech(cache_dir=tmp_path)
     lengths = first.lengths(PHRASES[:20])
-    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "speech").glob("*.s16")}
+    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "speech").glob("*.clip")}
     assert len(files) == 20
 
     second = Speech(cache_dir=tmp_path)
     assert second.lengths(PHRASES[:20]) == lengths
     assert [len(second.clip(t)) for t in PHRASES[:20]] == [lengths[t] for t in PHRASES[:20]]
     assert second.synthesized == 0
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "speech").glob("*.s16")} == files
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "speech").glob("*.clip")} == files
 
 
 def test_cache_honours_xdg_cache_home(tmp_path, monkeypatch):
@@ -117,12 +118,17 @@ def test_damaged_or_half_written_cache_files_are_not_used(speech):
     path = speech.cache_path(text)
     # A writer killed mid-write leaves only a temp file, which is never taken for a clip.
     (path.parent / f".tmp-abc{path.suffix}").write_bytes(b"\x01")
-    path.write_bytes(good.tobytes()[:-1])  # an odd byte count cannot be whole samples
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2 // 2 * 2])  # cut to half, still whole samples
     assert speech.lengths([text]) == {text: len(good)}
     speech.cache_path(other).write_bytes(b"")
     assert np.array_equal(speech.clip(other), trimmed(espeak_raw(other)))
     assert speech.synthesized == 3
-    assert np.array_equal(np.fromfile(path, dtype="<i2"), good)
+    assert path.read_bytes() == whole
+    # A clip changed in place, at its full length, is found out by its checksum.
+    path.write_bytes(whole[:-2] + bytes(2))
+    assert read_clip(path) is None
+    assert np.array_equal(speech.clip(text), good) and speech.synthesized == 4
 
 
 def test_parallel_runs_sharing_a_cache_see_only_whole_clips(tmp_path):
@@ -159,9 +165,17 @@ def test_voices_are_listed_by_language_and_are_usable():
         assert len(espeak_raw("Hello.", voice=v.name)) > 1000, v.name
 
 
-def test_a_voice_can_be_named_by_espeak_id_or_title(tmp_path):
+def test_a_voice_can_be_named_by_espeak_id_title_or_language_code(tmp_path):
     assert Speech(voice="gmw/en-us", cache_dir=tmp_path).voice == "en-us"
     assert Speech(voice="English (America)", cache_dir=tmp_path).voice == "en-us"
+    assert Speech(voice="en-gb", cache_dir=tmp_path).voice == "en"  # espeak-ng's British voice
+    assert Speech(voice="EN-US", cache_dir=tmp_path).voice == "en-us"
+
+
+def test_every_listed_voice_works_by_the_name_it_shows(tmp_path):
+    for v in list_voices():
+        assert Speech(voice=v.name, cache_dir=tmp_path).voice == v.name
+        assert Speech(voice=v.language, cache_dir=tmp_path).voice  # and its language code
 
 
 def one_line(error: pytest.ExceptionInfo) -> str:
@@ -179,7 +193,8 @@ def test_bad_voice_language_or_rate_is_one_line(tmp_path, kwargs):
     with pytest.raises(SpeechError) as e:
         Speech(cache_dir=tmp_path, **kwargs)
     message = one_line(e)
-    assert "coach voices" in message or "words a minute" in message
+    assert e.value.need == "voice" or "words a minute" in message
+    assert "--" not in message and "`" not in message  # the command line words the hint
 
 
 def test_missing_espeak_is_one_line_and_the_estimate_still_works(tmp_path, monkeypatch):
@@ -187,8 +202,7 @@ def test_missing_espeak_is_one_line_and_the_estimate_still_works(tmp_path, monke
     assert not espeak_available()
     with pytest.raises(SpeechError) as e:
         Speech(cache_dir=tmp_path)
-    assert one_line(e).startswith("espeak-ng is not installed: run `make setup`")
-    assert "--estimate" in str(e.value)
+    assert one_line(e) == "espeak-ng is not installed" and e.value.need == "install"
     assert Estimate().lengths(["Breathe out."])["Breathe out."] > 0
 
 
