@@ -216,11 +216,13 @@ class Hearing:
         length = ep.frame_length
         margin = round(ECHO_MARGIN / length)
         recent: deque[bool] = deque(maxlen=margin + round(LONGEST / length) + 20)
+        heard: deque[bytes] = deque(maxlen=recent.maxlen)  # the same frames, as heard
         decoding = False
         count = 0
         for pcm, coach_sounding in frames:
             count += 1
             recent.append(coach_sounding)
+            heard.append(pcm)
             if len(pcm) < ep.frame_bytes:
                 break
             was_speech = ep.in_speech
@@ -239,6 +241,13 @@ class Hearing:
                 self.recognizer.feed(speech)
             if not ep.in_speech and decoding:
                 decoding = False
+                # The endpointer ends speech at its last voiced frame and keeps back the frames
+                # after it: the unvoiced end of a word ("nex-t"). Without them a live "coach,
+                # next" (speech ended 0.22 s before the word) was heard as "coach back" by both
+                # passes, every time; with them, "next".
+                after = count - round(ep.speech_end / length)
+                if after > 0:
+                    self.recognizer.feed(b"".join(list(heard)[-after:]))
                 word = self.recognizer.finish()
                 if word is not None:
                     self.heard.append((count * length, word))
