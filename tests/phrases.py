@@ -3,7 +3,10 @@
 The recognizer is trained on human speech and does not hear espeak-ng at all, so voice
 commands are tested with a neural voice. Loading it takes ~3 s and a phrase ~0.5-2 s, so every
 phrase is synthesized once and kept in a folder keyed by its text, speed and the piper version
-(under .pytest_cache, which survives between runs).
+(under .pytest_cache, which survives between runs). Without Piper's random noise, as the coach
+itself speaks (coach/piper.py), so every checkout and every CI run hears the same recordings:
+with the noise, each checkout made its own "Coach, next.", and one of them lost its unvoiced
+ending live.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from coach.piper import NOISE
 
 RATE = 22050  # the voice's own rate, the coach's too
 CACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "piper-phrases"
@@ -32,12 +37,12 @@ def say(text: str, speed: float = 1.0) -> np.ndarray:
     """`text` spoken at `speed` (1.0 the voice's own pace), float32 mono at 22050 Hz, trimmed
     of the silence around it."""
     version = importlib.metadata.version("piper-tts")
-    key = hashlib.sha256(f"{text}\0{speed}\0{version}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{text}\0{speed}\0{version}\0noise {NOISE}".encode()).hexdigest()[:20]
     path = CACHE / f"{key}.wav"
     if not path.exists():
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=1.0 / speed)
+        config = SynthesisConfig(length_scale=1.0 / speed, noise_scale=NOISE, noise_w_scale=NOISE)
         pcm = b"".join(c.audio_int16_bytes for c in _voice().synthesize(text, config))
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")

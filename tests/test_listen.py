@@ -135,7 +135,8 @@ def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
         room, ["--steps", "3"], [(3.0, "Coach, next.", 1.0), (7.0, "Coach, next.", 1.25)]
     )
     assert code == 0
-    assert out.splitlines()[-1] == "Session complete."
+    # (A loaded machine may add "(1 dropout, ... caught up)": the player's own, made up.)
+    assert out.splitlines()[-1].startswith("Session complete.")
     steps = step_onsets(capture)
     assert [k for _, k in steps] == [1, 2, 3], steps
     for (_, done), (onset, _) in zip(said, steps[1:], strict=True):
