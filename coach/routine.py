@@ -532,7 +532,8 @@ class _Loader:
             self.problem(1, 'missing title; add a line like title = "Evening back massage"')
         description = self.text(data, "description", (), "", None) or ""
         language = self.text(data, "language", (), "", 'use a code like "en"') or "en"
-        voice = self.text(data, "voice", (), "", 'use an espeak-ng voice like "en-us"')
+        voice_hint = 'use a voice from `coach voices`, like "en_US-joe-medium" or "en-gb"'
+        voice = self.text(data, "voice", (), "", voice_hint)
         rate = self.rate(data)
         phrases = self.phrases(self.table(data, "phrases", ("phrases",), ""))
         coaching = self.coaching(self.table(data, "coaching", ("coaching",), ""))
