@@ -200,7 +200,11 @@ def test_own_voice_and_distractors_change_nothing(echoing_room):
     expected = [e.start for e in voice_timeline(3, 8.0, "Coach, next.").events if e.kind == "cue"]
     tones = [o for o in heard if abs(pitch(capture, o) - CUE_HZ) < 50 or step_onsets_at(capture, o)]
     assert len(tones) == len(expected), (tones, expected)
-    moved = [(h - tones[0]) - (e - expected[0]) for h, e in zip(tones, expected, strict=True)]
+    # Each tone against the schedule as a whole (the median offset), not against the first
+    # tone: a start-up dropout under load once made the first tone alone 25 ms late, while a
+    # command taken would move every later tone by seconds.
+    offsets = [h - e for h, e in zip(tones, expected, strict=True)]
+    moved = [o - int(np.median(offsets)) for o in offsets]
     assert max(abs(m) for m in moved) <= 20 * MS, moved
 
 
