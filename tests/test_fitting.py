@@ -5,11 +5,8 @@ own; only the author's own words can make a routine fail."""
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from script_rules import (
     crowded,
     title_echoes,
 )
+from test_cli import coach
 
 from coach.compiler import PAUSE, compile_routine, sentences, shortest_minutes
 from coach.cues import Cues
@@ -218,17 +216,6 @@ def test_minutes_shares_time_with_sense():
 
 # ---------------------------------------------------------------------------------------------
 # Through the command line, as a new user meets it.
-
-
-def coach(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=os.environ,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
