@@ -1,9 +1,10 @@
 """A private PulseAudio null sink and a real-time recorder of what is played into it.
 
-This is the faithful way to test playback on a machine with no sound card (see
-shared/notes/stack-findings.md): the null sink consumes audio at the real-time rate, and `parec`
-on its monitor records exactly what reached it, sample by sample. Debian's ALSA config routes
-the default device to PulseAudio whenever PULSE_SERVER is set, so a player sees it as `default`.
+This is the faithful way to test playback on a machine with no sound card: ALSA's own `null`
+device is not paced (measured here, a 3.4 s clip "played" in 0.05 s), while the null sink
+consumes audio at the real-time rate, and `parec` on its monitor records exactly what reached
+it, sample by sample. Debian's ALSA config routes the default device to PulseAudio whenever
+PULSE_SERVER is set, so a player sees it as `default`.
 """
 
 from __future__ import annotations
