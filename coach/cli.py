@@ -287,6 +287,7 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
 
     from coach.keys import Keyboard, parse_keymap
     from coach.music import MUSIC_OFFSET_LU, Music, speech_ceiling
+    from coach.player import SoundDeviceOutput
     from coach.player import play as play_live
     from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
 
@@ -306,6 +307,15 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     # Keys bound on the command line go into the hint; $COACH_KEYS will still be set next time.
     if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
         resume += ["--keys", keys_spec]
+    def no_device(e: NoDeviceError) -> CoachError:
+        export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
+        return CoachError(f"{e}: connect one, or make an audio file with `{export}`")
+
+    output = SoundDeviceOutput()
+    try:
+        output.check()
+    except NoDeviceError as e:
+        raise no_device(e) from None
     with contextlib.ExitStack() as stack:
         bed = None
         if music:  # opened first: a file that is not audio fails before any synthesis
@@ -328,10 +338,10 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
                 from_step=from_step,
                 controls=controls,
                 music=bed,
+                output=output,
             )
-        except NoDeviceError as e:
-            export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
-            raise CoachError(f"{e}: connect one, or make an audio file with `{export}`") from None
+        except NoDeviceError as e:  # gone since the check
+            raise no_device(e) from None
 
 
 def _listener(timeline):

@@ -96,11 +96,28 @@ class SoundDeviceOutput:
         self.failed = False
         self._stderr: int | None = None
 
-    def start(self, fill: Callable[[np.ndarray, int], None]) -> None:
+    def check(self) -> None:
+        """Raise NoDeviceError now if there is no device to play on: before a routine's
+        phrases are synthesized (tens of seconds on a cold cache), not after."""
+        sd = self._sounddevice()
+        self._mute_stderr()  # PortAudio's ALSA probing prints C-level noise there
+        try:
+            sd.check_output_settings(samplerate=self.rate, channels=1, dtype="float32")
+        except (sd.PortAudioError, ValueError) as exc:
+            raise NoDeviceError(str(exc).split("\n")[0]) from None
+        finally:
+            self._restore_stderr()
+
+    @staticmethod
+    def _sounddevice():
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing
             raise NoDeviceError(f"PortAudio: {exc}") from None
+        return sd
+
+    def start(self, fill: Callable[[np.ndarray, int], None]) -> None:
+        sd = self._sounddevice()
         clock = DeviceClock(self.rate, self.latency)
 
         def callback(outdata, frames, when, status) -> None:
