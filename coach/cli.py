@@ -311,6 +311,7 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
         export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
         return CoachError(f"{e}: connect one, or make an audio file with `{export}`")
 
+    listener = _listener() if listen else None  # all three fail before any synthesis
     output = SoundDeviceOutput()
     try:
         output.check()
@@ -328,8 +329,10 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
         sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
         sounds = calibrated(session.timeline, sounds)
         controls = [Keyboard(keymap, enabled=not no_keys)]
-        if listen:
-            controls.append(_listener(session.timeline))
+        if listener:
+            # The coach's own words go into the recognizer's model of what is not a command.
+            listener.own_words = [e.text for e in session.timeline.speech()]
+            controls.append(listener)
         try:
             return play_live(
                 session.timeline,
@@ -344,12 +347,11 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
             raise no_device(e) from None
 
 
-def _listener(timeline):
+def _listener():
     from coach.listen import Listener, RecognizerMissing
 
     try:
-        # The coach's own words go into the recognizer's model of what is not a command.
-        return Listener(own_words=[e.text for e in timeline.speech()])
+        return Listener()
     except RecognizerMissing as e:
         raise CoachError(
             f"voice commands need pocketsphinx ({e}): install it with "
