@@ -110,9 +110,9 @@ def build_session(
     can_estimate: bool = False,
 ) -> Session:
     """`can_estimate`: the command has --estimate, so a speech failure may suggest it."""
+    from coach import compiler, framing
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
-    from coach.framing import frame
     from coach.lint import lint
     from coach.resources import scripts_dir
     from coach.routine import english_lines, find_routine, load_routine
@@ -153,12 +153,14 @@ def build_session(
     # or an option of this run is involved, the hint names the option that fixes it.
     editable = Path(routine.path).resolve().parent != scripts_dir().resolve()
     options_used = minutes is not None or own_rate is not None or voice is not None
+    screening = routine.coaching.safety_notice and not no_safety
     try:
+        # Every phrase in one batch: one progress bar, and the engine's workers kept busy.
+        speech.lengths([*compiler.phrases(routine, minutes), *framing.phrases(routine, screening)])
         timeline = compile_routine(
             routine, speech, cues, minutes=minutes, editable=editable, **options
         )
-        screening = routine.coaching.safety_notice and not no_safety
-        timeline = frame(timeline, routine, speech, screening=screening)
+        timeline = framing.frame(timeline, routine, speech, screening=screening)
     except SpeechError as e:
         raise CoachError(_speech_hint(e, can_estimate)) from None
     except RoutineError as e:

@@ -301,6 +301,12 @@ def _minutes_needed(floors: Sequence[int]) -> int:
     return max(1, -(-sum(floors) // (60 * S)))
 
 
+def phrases(routine: Routine, minutes: float | None = None) -> list[str]:
+    """Every text `compile_routine` may ask the speech engine for, to be made in one batch."""
+    total = round(minutes * 60 * S) if minutes is not None else routine.duration
+    return _Words(routine, total).candidates()
+
+
 def shortest_minutes(
     routine: Routine, speech: SpeechLengths, cues: CueLengths, **options
 ) -> int | None:

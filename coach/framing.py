@@ -43,7 +43,7 @@ def frame(
     `screening` False leaves the health questions out of the pre-roll; the stop rule stays.
     """
     before, after = pre_roll(routine, screening), aftercare(routine)
-    lengths = speech.lengths(dict.fromkeys(line.text for line in (*before, *after)))
+    lengths = speech.lengths(phrases(routine, screening))
     events: list[Event] = []
     last = massage.steps[-1].index
 
@@ -67,6 +67,12 @@ def frame(
         massage_start=start,
         massage_end=end,
     )
+
+
+def phrases(routine: Routine, screening: bool = True) -> list[str]:
+    """Every text `frame` asks the speech engine for."""
+    lines = (*pre_roll(routine, screening), *aftercare(routine))
+    return list(dict.fromkeys(line.text for line in lines))
 
 
 def _say(lines: tuple[Line, ...], t: int, step: int, lengths, events: list[Event]) -> int:

@@ -253,6 +253,7 @@ class CachedSpeech:
         # Clips the cache could not take (read-only, full): kept here instead, because making a
         # phrase again costs a neural voice a second or more, and the player asks for it live.
         self._uncached: dict[str, bytes] = {}
+        self._lengths: dict[str, int] = {}  # asked again, a length is not read again
 
     def _recipe(self) -> list:
         raise NotImplementedError
@@ -267,9 +268,12 @@ class CachedSpeech:
 
     def lengths(self, texts: Iterable[str]) -> dict[str, int]:
         """Each text's trimmed clip length in samples, synthesizing the phrases not cached."""
-        found: dict[str, int] = {}
+        texts = list(dict.fromkeys(texts))
+        found = self._lengths
         missing = []
-        for text in dict.fromkeys(texts):
+        for text in texts:
+            if text in found:
+                continue
             pcm = self._uncached.get(text) or read_clip(self.cache_path(text))
             if pcm is None:
                 missing.append(text)
@@ -277,7 +281,7 @@ class CachedSpeech:
                 found[text] = len(pcm) // 2
         for text, pcm in self._make_all(missing):
             found[text] = len(pcm) // 2
-        return found
+        return {text: found[text] for text in texts}
 
     def clip(self, text: str):
         """The phrase as int16 mono PCM at SAMPLE_RATE; sound starts at sample 0."""

@@ -319,6 +319,8 @@ def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(piper
     env = dict(piper_env, XDG_CACHE_HOME=str(tmp_path / "cache"))
     cold = stderr_on_a_terminal(routine, env)
     assert "Synthesizing speech" in cold and "100%" in cold
+    # One bar for the whole session: the massage and the words around it made in one batch.
+    assert cold.count("100%") == 1, cold
     # The time left shows from the first phrase made a second or more in (click's rule).
     assert re.search(r"\d+%\s+\d\d:\d\d:\d\d", cold), cold
     assert stderr_on_a_terminal(routine, env) == ""  # warm: nothing to make, no bar
