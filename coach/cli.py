@@ -309,6 +309,7 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     # Keys bound on the command line go into the hint; $COACH_KEYS will still be set next time.
     if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
         resume += ["--keys", keys_spec]
+
     def no_device(e: NoDeviceError) -> CoachError:
         export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
         return CoachError(f"{e}: connect one, or make an audio file with `{export}`")
