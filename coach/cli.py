@@ -6,6 +6,7 @@ import functools
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -108,8 +109,11 @@ def build_session(
     ticks: bool = False,
     estimate: bool = False,
     can_estimate: bool = False,
+    before_synthesis: Callable[[], None] | None = None,
 ) -> Session:
-    """`can_estimate`: the command has --estimate, so a speech failure may suggest it."""
+    """`can_estimate`: the command has --estimate, so a speech failure may suggest it.
+    `before_synthesis` runs once the routine and the voice are known good, before any phrase
+    is made (tens of seconds on a cold cache): `play` checks its audio device there."""
     from coach import compiler, framing
     from coach.compiler import compile_routine, shortest_minutes
     from coach.cues import Cues
@@ -154,6 +158,8 @@ def build_session(
     editable = Path(routine.path).resolve().parent != scripts_dir().resolve()
     options_used = minutes is not None or own_rate is not None or voice is not None
     screening = routine.coaching.safety_notice and not no_safety
+    if before_synthesis:
+        before_synthesis()
     try:
         # Every phrase in one batch: one progress bar, and the engine's workers kept busy.
         speech.lengths([*compiler.phrases(routine, minutes), *framing.phrases(routine, screening)])
@@ -314,17 +320,20 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
         export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
         return CoachError(f"{e}: connect one, or make an audio file with `{export}`")
 
-    listener = _listener() if listen else None  # all three fail before any synthesis
+    listener = _listener() if listen else None
     output = SoundDeviceOutput()
-    try:
-        output.check()
-    except NoDeviceError as e:
-        raise no_device(e) from None
+
+    def check_device() -> None:
+        try:
+            output.check()
+        except NoDeviceError as e:
+            raise no_device(e) from None
+
     with contextlib.ExitStack() as stack:
         bed = None
         if music:  # opened first: a file that is not audio fails before any synthesis
             bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
-        session = build_session(routine, **options)
+        session = build_session(routine, before_synthesis=check_device, **options)
         session.warn()
         # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very samples;
         # lossy formats keep 1 dB more headroom for their codecs). Measured once, then cached.
