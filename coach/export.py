@@ -41,9 +41,8 @@ EXPORT_BLOCK = 22050
 
 # Lossy codecs overshoot the true peak of their input (measured at -16 LUFS: AAC 1 dB, MP3
 # less, Vorbis q3 up to 2 dB and erratic, q5 under 0.8 dB), so their clips are limited lower
-# to keep the file under -1 dBTP.
+# to keep the file under -1 dBTP without a second encode (see PEAK_CHECK_DBTP).
 LOSSY_CEILING_DBTP = -2.5
-LOSSY_MUSIC_MARGIN_DB = 1.0
 
 # How far a lossy codec overshoots depends on the signal in ways no margin set beforehand
 # covers: a square-wave bed took an M4A at -16 LUFS to -0.3 dBTP from -3.6 before encoding.
@@ -81,17 +80,10 @@ class Format:
     # ID3 CHAP/CTOC frames (MP3) or CHAPTERnnn comments (FLAC, Ogg: ffmpeg drops them there).
     chapters: Literal["ffmetadata", "id3", "vorbis", "none"]
     ceiling_dbtp: float = CEILING_DBTP  # for the clips, see LOSSY_CEILING_DBTP
-    # Room under that ceiling when a music bed plays: a lossy codec overshoots more on speech
-    # over noise-like music (a pink-noise bed took an M4A at -16 LUFS to -0.9 dBTP).
-    music_margin_db: float = 0.0
     lossy: bool = False  # true peaks are checked after encoding (see PEAK_CHECK_DBTP)
 
 
-LOSSY = {
-    "ceiling_dbtp": LOSSY_CEILING_DBTP,
-    "music_margin_db": LOSSY_MUSIC_MARGIN_DB,
-    "lossy": True,
-}
+LOSSY = {"ceiling_dbtp": LOSSY_CEILING_DBTP, "lossy": True}
 # ffmpeg's AAC encoder, left to itself, replaces noise-like bands with a note to make noise
 # (perceptual noise substitution): each decoder makes its own, so the peaks depend on the
 # player, and they are erratic: scaling a guide over a click track by 0.9999 moved its peak

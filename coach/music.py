@@ -197,16 +197,15 @@ def bed_level(path: Path, level_lufs: float) -> tuple[float, float]:
     return gain_db, peak + gain_db
 
 
-def speech_ceiling(ceiling_dbtp: float, bed_peak_dbtp: float, margin_db: float = 0.0) -> float:
-    """The clips' true-peak ceiling that keeps speech plus the music bed under `ceiling_dbtp`
-    (less `margin_db`, for a codec that overshoots more on speech over music).
+def speech_ceiling(ceiling_dbtp: float, bed_peak_dbtp: float) -> float:
+    """The clips' true-peak ceiling that keeps speech plus the music bed under `ceiling_dbtp`.
 
     Speech sounds only where the bed is ducked; a seam's equal-power crossfade can lift the
     bed's peak by up to 3 dB. A peaky music file (crest 16 dB) took a guide at -16 LUFS to
     -0.9 dBTP without this.
     """
     bed = 10 ** ((bed_peak_dbtp + DUCK_DB + 3.0) / 20)
-    return 20 * math.log10(10 ** ((ceiling_dbtp - margin_db) / 20) - bed)
+    return 20 * math.log10(10 ** (ceiling_dbtp / 20) - bed)
 
 
 def _slices(samples: np.ndarray) -> Iterator[np.ndarray]:
