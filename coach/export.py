@@ -264,9 +264,10 @@ def _overshoots(path: Path, rate: int, duration: int) -> list[tuple[int, int, fl
     """Where the encoded file `path` has true peaks over PEAK_CHECK_DBTP: (first sample, last
     sample, dB over), overshoots closer than two holds joined. Decoded and measured a block at
     a time, so memory stays bounded at any length."""
-    from coach.loudness import true_peaks  # here: exports to WAV and FLAC never need it
+    from coach.loudness import peaks_over  # here: exports to WAV and FLAC never need it
 
     context = 16  # samples the interpolator reaches either side (13 taps a phase)
+    ceiling = 10 ** (PEAK_CHECK_DBTP / 20)
     found: list[list] = []
     proc = subprocess.Popen(
         decode_command(path, rate), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -280,20 +281,20 @@ def _overshoots(path: Path, rate: int, duration: int) -> list[tuple[int, int, fl
             # Near the end of what was read, the interpolator sees zeros where more will come:
             # only the file's true end is measured there.
             end = len(x) - context if data else len(x)
-            if end > done:
-                with np.errstate(divide="ignore"):
-                    over = 20 * np.log10(true_peaks(x)[done:end]) - PEAK_CHECK_DBTP
-                hot = np.flatnonzero(over > 0)
-                for run in np.split(hot, np.flatnonzero(np.diff(hot) > 2 * DIP_HOLD) + 1):
-                    if not len(run):
-                        continue
-                    # AAC pads its last frame: an overshoot there is dipped at the guide's end.
-                    first, last = (min(at + done + i, duration - 1) for i in (run[0], run[-1]))
-                    worst = float(over[run].max())
-                    if found and first - found[-1][1] <= 2 * DIP_HOLD:
-                        found[-1][1:] = [last, max(found[-1][2], worst)]
-                    else:
-                        found.append([first, last, worst])
+            hot, peaks = peaks_over(x, ceiling)
+            keep = (hot >= done) & (hot < end)
+            hot, over = hot[keep], 20 * np.log10(peaks[keep] / ceiling)
+            runs = np.split(np.arange(len(hot)), np.flatnonzero(np.diff(hot) > 2 * DIP_HOLD) + 1)
+            for run in runs:
+                if not len(run):
+                    continue
+                # AAC pads its last frame: an overshoot there is dipped at the guide's end.
+                first, last = (min(at + int(hot[i]), duration - 1) for i in (run[0], run[-1]))
+                worst = float(over[run].max())
+                if found and first - found[-1][1] <= 2 * DIP_HOLD:
+                    found[-1][1:] = [last, max(found[-1][2], worst)]
+                else:
+                    found.append([first, last, worst])
             if not data:
                 break
             cut = max(0, end - context)  # what the next samples' interpolation reaches back to
