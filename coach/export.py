@@ -45,11 +45,12 @@ EXPORT_BLOCK = 22050
 LOSSY_CEILING_DBTP = -2.5
 
 # How far a lossy codec overshoots depends on the signal in ways no margin set beforehand
-# covers: a square-wave bed took an M4A at -16 LUFS to -0.3 dBTP from -3.6 before encoding.
-# So a lossy file is decoded after encoding and its true peak measured; wherever it is over
-# PEAK_CHECK_DBTP, the guide is encoded again with the mix dipped there. ffmpeg's meter
-# (which resamples to 192 kHz) read up to 0.2 dB over this one (4x) on encoded guides, and
-# shows tenths: hence -1.3 for a file it shows at or under -1.0.
+# covers: at -16 LUFS, AAC put a guide over a square-wave bed 3.3 dB over its -3.6 dBTP input
+# (-0.3), and over white noise still reached -1.0 with noise substitution off. So a lossy file
+# is decoded after encoding and its true peak measured; wherever it is over PEAK_CHECK_DBTP,
+# the guide is encoded again with the mix dipped there. ffmpeg's meter (which resamples to
+# 192 kHz) read up to 0.2 dB over this one (4x) on encoded guides, and shows tenths: hence
+# -1.3 for a file it shows at or under -1.0.
 PEAK_CHECK_DBTP = -1.3
 # A dip holds over 1024 samples either side of the overshoot (an AAC frame at 22.05 kHz; its
 # window spans two) and ramps over as many: a brief level change, not a limiter's pumping.
