@@ -419,7 +419,7 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     ceiling = spec.ceiling_dbtp
     if music:  # measured first: a file that is not audio fails before any synthesis
         bed_peak = bed_level(Path(music), loudness + MUSIC_OFFSET_LU)[1]
-        ceiling = speech_ceiling(ceiling, bed_peak, spec.music_margin_db)
+        ceiling = speech_ceiling(ceiling, bed_peak)
     session = build_session(routine, **options)
     session.warn()
     sounds = Sounds(session.speech, session.cues, loudness, ceiling)

@@ -18,16 +18,18 @@ import subprocess
 import tempfile
 import threading
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import mutagen
+import numpy as np
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TIT2, CTOCFlags
 
+from coach.cues import decode_command
 from coach.errors import CoachError
-from coach.music import MUSIC_OFFSET_LU, Music
+from coach.music import MUSIC_OFFSET_LU, Music, trapezoids
 from coach.preview import milliseconds, subtitle_time, to_srt, to_vtt
 from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
 from coach.timeline import Timeline
@@ -39,9 +41,26 @@ EXPORT_BLOCK = 22050
 
 # Lossy codecs overshoot the true peak of their input (measured at -16 LUFS: AAC 1 dB, MP3
 # less, Vorbis q3 up to 2 dB and erratic, q5 under 0.8 dB), so their clips are limited lower
-# to keep the file under -1 dBTP.
+# to keep the file under -1 dBTP without a second encode (see PEAK_CHECK_DBTP).
 LOSSY_CEILING_DBTP = -2.5
-LOSSY_MUSIC_MARGIN_DB = 1.0
+
+# How far a lossy codec overshoots depends on the signal in ways no margin set beforehand
+# covers: at -16 LUFS, AAC put a guide over a square-wave bed 3.3 dB over its -3.6 dBTP input
+# (-0.3), and over white noise still reached -1.0 with noise substitution off. So a lossy file
+# is decoded after encoding and its true peak measured; wherever it is over PEAK_CHECK_DBTP,
+# the guide is encoded again with the mix dipped there. ffmpeg's meter (which resamples to
+# 192 kHz) read up to 0.2 dB over this one (4x) on encoded guides, and shows tenths: hence
+# -1.3 for a file it shows at or under -1.0.
+PEAK_CHECK_DBTP = -1.3
+# A dip holds over 1024 samples either side of the overshoot (an AAC frame at 22.05 kHz; its
+# window spans two) and ramps over as many: a brief level change, not a limiter's pumping.
+# It goes 0.5 dB deeper than the overshoot, as the codec's own noise does not shrink with it.
+DIP_HOLD = 1024
+DIP_RAMP = 1024
+DIP_EXTRA_DB = 0.5
+# Encodes after the first, at most. Each dip can move the encoder's bits, so AAC may overshoot
+# somewhere new: a mix pushed 2 dB over the usual took up to four.
+PEAK_PASSES = 6
 
 # The loudest speech every format holds within 0.3 LU with true peaks at or under -1 dBTP after
 # encoding. Louder, the limiter works so hard that the codecs overshoot: at -14 Vorbis peaked
@@ -62,12 +81,15 @@ class Format:
     # ID3 CHAP/CTOC frames (MP3) or CHAPTERnnn comments (FLAC, Ogg: ffmpeg drops them there).
     chapters: Literal["ffmetadata", "id3", "vorbis", "none"]
     ceiling_dbtp: float = CEILING_DBTP  # for the clips, see LOSSY_CEILING_DBTP
-    # Room under that ceiling when a music bed plays: a lossy codec overshoots more on speech
-    # over noise-like music (a pink-noise bed took an M4A at -16 LUFS to -0.9 dBTP).
-    music_margin_db: float = 0.0
+    lossy: bool = False  # true peaks are checked after encoding (see PEAK_CHECK_DBTP)
 
 
-LOSSY = {"ceiling_dbtp": LOSSY_CEILING_DBTP, "music_margin_db": LOSSY_MUSIC_MARGIN_DB}
+LOSSY = {"ceiling_dbtp": LOSSY_CEILING_DBTP, "lossy": True}
+# ffmpeg's AAC encoder, left to itself, replaces noise-like bands with a note to make noise
+# (perceptual noise substitution): each decoder makes its own, so the peaks depend on the
+# player, and they are erratic: scaling a guide over a click track by 0.9999 moved its peak
+# from -1.7 to -1.1 to -3.6 dBTP (-3.5 to -3.7 without it, at the same size).
+AAC = ("-c:a", "aac", "-b:a", "64k", "-aac_pns", "0", "-f", "ipod")
 
 FORMATS = {
     "wav": Format((), "none"),
@@ -81,8 +103,8 @@ FORMATS = {
     ),
     "ogg": Format(("-c:a", "libvorbis", "-q:a", "5", "-f", "ogg"), "vorbis", **LOSSY),
     # ffmpeg's ipod muxer writes the MPEG-4 audio files Apple players expect (.m4a/.m4b).
-    "m4a": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata", **LOSSY),
-    "m4b": Format(("-c:a", "aac", "-b:a", "64k", "-f", "ipod"), "ffmetadata", **LOSSY),
+    "m4a": Format(AAC, "ffmetadata", **LOSSY),
+    "m4b": Format(AAC, "ffmetadata", **LOSSY),
 }
 
 
@@ -184,20 +206,106 @@ def export(
 
 def _write_all(timeline, sounds, spec, targets, transcript, loudness, music, progress) -> None:
     with _terminate_as_exception(), contextlib.ExitStack() as stack:
-        bed = stack.enter_context(Music(music, loudness + MUSIC_OFFSET_LU)) if music else None
         partials = [stack.enter_context(_partial(target)) for target in targets]
-        blocks = render(timeline, sounds, block=EXPORT_BLOCK, music=bed)
-        blocks = _counted(blocks, progress)
+
+        def mix(dips: Dips, report: Callable[[int], None] | None = None) -> Iterator:
+            """The guide's samples, with the music (opened afresh: one pass each) and `dips`."""
+            level = loudness + MUSIC_OFFSET_LU
+            with Music(music, level) if music else contextlib.nullcontext() as bed:
+                blocks = render(timeline, sounds, block=EXPORT_BLOCK, music=bed)
+                yield from _counted(_dipped(blocks, dips), report)
+
         if spec.codec:
-            _encode(timeline, blocks, partials[0], spec)
+            _encode(timeline, mix, partials[0], spec, progress)
         else:
-            _write_wav(blocks, partials[0], timeline.sample_rate)
+            _write_wav(mix([], progress), partials[0], timeline.sample_rate)
         if len(targets) > 1:
             text = to_vtt(timeline) if transcript == "vtt" else to_srt(timeline)
             partials[1].write_text(text, encoding="utf-8")
         # The audio goes last: a transcript without its audio is the smaller surprise.
         for partial, target in reversed(list(zip(partials, targets, strict=True))):
             os.replace(partial, target)
+
+
+# Dips in the mix: (first sample, last sample, depth in dB), each held a DIP_HOLD either side.
+Dips = Sequence[tuple[int, int, float]]
+
+
+def _dipped(blocks: Iterator[np.ndarray], dips: Dips) -> Iterator[np.ndarray]:
+    """`blocks` (consecutive from sample 0), lowered by `dips`; gain only, so no sample moves."""
+    at = 0
+    for block in blocks:
+        depth = _depth_db(dips, at, at + len(block))
+        at += len(block)
+        yield block if depth is None else block * np.float32(10) ** (depth / np.float32(-20))
+
+
+def _depth_db(dips: Dips, b0: int, b1: int) -> np.ndarray | None:
+    """How far `dips` lower samples [b0, b1), in dB; None where none reaches."""
+    reach = DIP_HOLD + DIP_RAMP
+    near = [d for d in dips if d[0] - reach < b1 and d[1] + reach >= b0]
+    if not near:
+        return None
+    spans = [(first - DIP_HOLD, last + 1 + DIP_HOLD) for first, last, _ in near]
+    return trapezoids(spans, b0, b1, DIP_RAMP, [depth for _, _, depth in near])
+
+
+def _deepened(dips: Dips, overshoots: Dips) -> list[tuple[int, int, float]]:
+    """`dips` and one more for each overshoot, deeper than the dip already there by the
+    overshoot and DIP_EXTRA_DB."""
+    added = []
+    for first, last, over in overshoots:
+        there = _depth_db(dips, first, last + 1)
+        depth = (0.0 if there is None else float(there.max())) + over + DIP_EXTRA_DB
+        added.append((first, last, depth))
+    return sorted([*dips, *added])
+
+
+def _overshoots(path: Path, rate: int, duration: int) -> list[tuple[int, int, float]]:
+    """Where the encoded file `path` has true peaks over PEAK_CHECK_DBTP: (first sample, last
+    sample, dB over), overshoots closer than two holds joined. Decoded and measured a block at
+    a time, so memory stays bounded at any length."""
+    from coach.loudness import peaks_over  # here: exports to WAV and FLAC never need it
+
+    context = 16  # samples the interpolator reaches either side (13 taps a phase)
+    ceiling = 10 ** (PEAK_CHECK_DBTP / 20)
+    found: list[list] = []
+    proc = subprocess.Popen(
+        decode_command(path, rate), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        # `held` starts at sample `at`; its first `done` samples are measured already.
+        held, at, done = np.zeros(0, dtype=np.float32), 0, 0
+        while True:
+            data = proc.stdout.read(2 * EXPORT_BLOCK)
+            x = np.concatenate((held, np.frombuffer(data, "<i2") / np.float32(32768)))
+            # Near the end of what was read, the interpolator sees zeros where more will come:
+            # only the file's true end is measured there.
+            end = len(x) - context if data else len(x)
+            hot, peaks = peaks_over(x, ceiling)
+            keep = (hot >= done) & (hot < end)
+            hot, over = hot[keep], 20 * np.log10(peaks[keep] / ceiling)
+            runs = np.split(np.arange(len(hot)), np.flatnonzero(np.diff(hot) > 2 * DIP_HOLD) + 1)
+            for run in runs:
+                if not len(run):
+                    continue
+                # AAC pads its last frame: an overshoot there is dipped at the guide's end.
+                first, last = (min(at + int(hot[i]), duration - 1) for i in (run[0], run[-1]))
+                worst = float(over[run].max())
+                if found and first - found[-1][1] <= 2 * DIP_HOLD:
+                    found[-1][1:] = [last, max(found[-1][2], worst)]
+                else:
+                    found.append([first, last, worst])
+            if not data:
+                break
+            cut = max(0, end - context)  # what the next samples' interpolation reaches back to
+            held, at, done = x[cut:], at + cut, max(done, end) - cut
+    finally:
+        proc.stdout.close()
+        status = proc.wait()
+    if status != 0:
+        raise CoachError(f"ffmpeg could not read back {path.name} to check its peaks")
+    return [(int(first), int(last), over) for first, last, over in found]
 
 
 def _counted(blocks: Iterator, progress: Callable[[int], None] | None) -> Iterator:
@@ -217,39 +325,64 @@ def _write_wav(blocks: Iterator, path: Path, rate: int) -> None:
             w.writeframes(to_pcm16(block))
 
 
-def _encode(timeline: Timeline, blocks: Iterator, path: Path, spec: Format) -> None:
+def _encode(
+    timeline: Timeline,
+    mix: Callable[..., Iterator],
+    path: Path,
+    spec: Format,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Encode `mix(dips, progress)` into `path`; a lossy file is encoded again, with dips, until
+    its true peaks keep under PEAK_CHECK_DBTP (progress is shown for the first encode only)."""
+    rate = timeline.sample_rate
     # The metadata file goes to the system's temp folder: nothing extra in the user's folder.
     with tempfile.TemporaryDirectory(prefix="coach-meta-") as meta_dir:
         meta = Path(meta_dir) / "metadata.txt"
         meta.write_text(_ffmetadata(timeline, spec.chapters == "ffmetadata"), encoding="utf-8")
         cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
-        cmd += ["-f", "s16le", "-ar", str(timeline.sample_rate), "-ac", "1", "-i", "pipe:0"]
+        cmd += ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0"]
         cmd += ["-i", str(meta), "-map", "0:a", "-map_metadata", "1"]
         cmd += ["-map_chapters", "1" if spec.chapters == "ffmetadata" else "-1"]
         cmd += [*spec.codec, str(path)]
-        with tempfile.TemporaryFile() as errors:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
-            try:
-                for block in blocks:
-                    proc.stdin.write(to_pcm16(block))
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass  # ffmpeg stopped early: its exit status and message say why
-            finally:
-                if proc.poll() is None and not proc.stdin.closed:
-                    proc.kill()  # interrupted mid-stream: stop ffmpeg before removing its file
-                with contextlib.suppress(BrokenPipeError):
-                    proc.stdin.close()
-                status = proc.wait()
-            if status != 0:
-                errors.seek(0)
-                lines = errors.read().decode(errors="replace").strip().splitlines()
-                reason = lines[-1] if lines else f"exit status {status}"
-                raise CoachError(f"ffmpeg could not write {path.name}: {reason}")
+        dips: Dips = []
+        _run_encoder(cmd, mix(dips, progress), path)
+        for passes in range(PEAK_PASSES + 1):
+            overshoots = _overshoots(path, rate, timeline.duration) if spec.lossy else []
+            if not overshoots:
+                break
+            if passes == PEAK_PASSES:
+                raise CoachError(
+                    f"could not keep the true peaks of {path.name} at or under -1 dBTP: "
+                    "export it at a lower --loudness"
+                )
+            dips = _deepened(dips, overshoots)
+            _run_encoder(cmd, mix(dips), path)
     if spec.chapters == "id3":
         _add_id3_chapters(timeline, path)
     elif spec.chapters == "vorbis":
         _add_vorbis_chapters(timeline, path)
+
+
+def _run_encoder(cmd: list[str], blocks: Iterator, path: Path) -> None:
+    with contextlib.closing(blocks), tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=errors)
+        try:
+            for block in blocks:
+                proc.stdin.write(to_pcm16(block))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early: its exit status and message say why
+        finally:
+            if proc.poll() is None and not proc.stdin.closed:
+                proc.kill()  # interrupted mid-stream: stop ffmpeg before removing its file
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+            status = proc.wait()
+        if status != 0:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            reason = lines[-1] if lines else f"exit status {status}"
+            raise CoachError(f"ffmpeg could not write {path.name}: {reason}")
 
 
 def _escape(value: str) -> str:

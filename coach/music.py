@@ -197,16 +197,15 @@ def bed_level(path: Path, level_lufs: float) -> tuple[float, float]:
     return gain_db, peak + gain_db
 
 
-def speech_ceiling(ceiling_dbtp: float, bed_peak_dbtp: float, margin_db: float = 0.0) -> float:
-    """The clips' true-peak ceiling that keeps speech plus the music bed under `ceiling_dbtp`
-    (less `margin_db`, for a codec that overshoots more on speech over music).
+def speech_ceiling(ceiling_dbtp: float, bed_peak_dbtp: float) -> float:
+    """The clips' true-peak ceiling that keeps speech plus the music bed under `ceiling_dbtp`.
 
     Speech sounds only where the bed is ducked; a seam's equal-power crossfade can lift the
     bed's peak by up to 3 dB. A peaky music file (crest 16 dB) took a guide at -16 LUFS to
     -0.9 dBTP without this.
     """
     bed = 10 ** ((bed_peak_dbtp + DUCK_DB + 3.0) / 20)
-    return 20 * math.log10(10 ** ((ceiling_dbtp - margin_db) / 20) - bed)
+    return 20 * math.log10(10 ** (ceiling_dbtp / 20) - bed)
 
 
 def _slices(samples: np.ndarray) -> Iterator[np.ndarray]:
@@ -239,18 +238,7 @@ def bed_gain(spans: Sequence[tuple[int, int]], b0: int, b1: int, duration: int) 
     fade in over the first FADE_IN samples and out over the last FADE_OUT, reaching silence on
     the guide's last sample.
     """
-    depth = np.zeros(b1 - b0, dtype=np.float32)
-    for start, end in spans:
-        lo, hi = max(b0, start - FADE), min(b1, end + FADE)
-        if lo >= hi:
-            continue
-        # A trapezoid: 0 before start-FADE, 1 over [start, end), 0 after end+FADE. Counted
-        # from the span's start in integers: float32 positions stop being whole past 2^24
-        # samples (12.7 minutes), which turned the fades into steps.
-        t = np.arange(lo - start, hi - start)
-        ramp = (np.minimum(t + FADE, end - start + FADE - t) / FADE).astype(np.float32)
-        window = depth[lo - b0 : hi - b0]
-        np.maximum(window, np.clip(ramp, 0.0, 1.0), out=window)
+    depth = trapezoids(spans, b0, b1, FADE)
     gain = np.exp(depth * np.float32(DUCK_DB * np.log(10) / 20))
     if b0 < FADE_IN:
         gain[: FADE_IN - b0] *= _rise(np.arange(b0, min(b1, FADE_IN)), FADE_IN)
@@ -258,6 +246,33 @@ def bed_gain(spans: Sequence[tuple[int, int]], b0: int, b1: int, duration: int) 
         lo = max(b0, duration - FADE_OUT)
         gain[lo - b0 :] *= _rise(np.arange(duration - lo - 1, duration - b1 - 1, -1), FADE_OUT)
     return gain
+
+
+def trapezoids(
+    spans: Sequence[tuple[int, int]],
+    b0: int,
+    b1: int,
+    ramp: int,
+    heights: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Over samples [b0, b1), the largest of one trapezoid a span: `heights[i]` (else 1) over
+    span i's [start, end), falling linearly to 0 over `ramp` samples on either side."""
+    depth = np.zeros(b1 - b0, dtype=np.float32)
+    for i, (start, end) in enumerate(spans):
+        lo, hi = max(b0, start - ramp), min(b1, end + ramp)
+        if lo >= hi:
+            continue
+        # Counted from the span's start in integers: float32 positions stop being whole past
+        # 2^24 samples (12.7 minutes), which turned the fades into steps.
+        t = np.arange(lo - start, hi - start)
+        shape = np.clip(
+            (np.minimum(t + ramp, end - start + ramp - t) / ramp).astype(np.float32), 0.0, 1.0
+        )
+        if heights is not None:
+            shape *= np.float32(heights[i])
+        window = depth[lo - b0 : hi - b0]
+        np.maximum(window, shape, out=window)
+    return depth
 
 
 def _rise(t: np.ndarray, length: int) -> np.ndarray:

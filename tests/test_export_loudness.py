@@ -1,6 +1,7 @@
 """Loudness as a listener's meter reads it in the encoded file: every format at its target,
-true peaks under -1 dBTP after encoding (lossy codecs overshoot), and a target no format can
-hold refused in one line. Real espeak-ng speech, real encoders, ffmpeg's ebur128 meter."""
+true peaks under -1 dBTP after encoding (lossy codecs overshoot, and are encoded again where
+they do), and a target no format can hold refused in one line. Real espeak-ng speech, real
+encoders, ffmpeg's ebur128 meter."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from test_export import EVENTS, TL, decode, onsets
 
-from coach.export import MAX_LOUDNESS
+from coach.export import MAX_LOUDNESS, export
+from coach.timeline import SAMPLE_RATE as R
 
 GUIDE = """\
 title = "Loudness test"
@@ -74,22 +78,16 @@ def test_every_format_meets_its_target_with_true_peaks_under_minus_1(folder, fmt
 
 
 # Pink noise, and clicks 16 dB over their own loudness: ducked under the voice, a peaky bed
-# once took the guide to -0.9 dBTP.
+# once took the guide to -0.9 dBTP. The noise has a fixed seed so a failure can be run again;
+# seeds 1 to 8 peaked -1.6 to -2.8 dBTP in M4A, MP3 and Ogg at -16 LUFS (-16.1 to -16.3 LUFS).
 MUSIC = {
-    "pink": "anoisesrc=d=20:c=pink:a=0.5",
+    "pink": "anoisesrc=d=20:c=pink:a=0.5:s=1",
     "clicks": "aevalsrc='if(lt(mod(t,0.5),0.02),0.9*sin(2*PI*800*t),0.01*sin(2*PI*200*t))':d=10",
 }
 
 
-# Known and not solved: AAC over a pink-noise bed at -16 LUFS measured -0.9 and once +0.5 dBTP
-# (the noise is new each run), even with 1 dB more room than without music.
-AAC_OVER_NOISE = pytest.mark.xfail(strict=False, reason="AAC over a noise bed overshoots -1 dBTP")
-
-
-@pytest.mark.parametrize(
-    ("music", "fmt"),
-    [("pink", "wav"), pytest.param("pink", "m4a", marks=AAC_OVER_NOISE), ("clicks", "wav")],
-)
+@pytest.mark.parametrize("music", ["pink", "clicks"])
+@pytest.mark.parametrize("fmt", ["wav", "m4a", "mp3", "ogg"])
 def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, music, fmt):
     path = folder / f"{music}.wav"
     if not path.exists():
@@ -102,6 +100,26 @@ def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, mu
     integrated, peak = ebur128(out)
     assert integrated == pytest.approx(MAX_LOUDNESS, abs=0.5)  # the bed shifts the gating
     assert peak <= -1.0
+
+
+def loud_square(event):
+    """The second phrase a square wave the codecs push 1.3 to 3.2 dB over full scale when
+    encoded as it is; the others a quiet tone."""
+    t = np.arange(event.length) / R
+    if event is EVENTS[2]:
+        return (0.8 * np.sign(np.sin(2 * np.pi * 220 * t + 0.1))).astype(np.float32)
+    return (0.3 * np.cos(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("fmt", ["m4a", "mp3", "ogg"])
+def test_where_the_codec_overshoots_the_file_is_encoded_again_under_minus_1(tmp_path, fmt):
+    out = export(TL, loud_square, tmp_path / f"guide.{fmt}", transcript="none")[0]
+    assert ebur128(out)[1] <= -1.0
+    x = decode(out)
+    assert onsets(x) == [e.start for e in EVENTS]
+    for e in (EVENTS[0], EVENTS[3]):  # away from the square wave, the level is untouched
+        level = np.sqrt(np.mean(x[e.start + 500 : e.end - 500] ** 2))
+        assert 20 * np.log10(level / (0.3 / np.sqrt(2))) == pytest.approx(0, abs=0.1)
 
 
 def test_a_target_louder_than_any_format_holds_is_refused_in_one_line(folder, tmp_path):
