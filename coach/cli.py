@@ -316,36 +316,27 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
         resume += ["--keys", keys_spec]
 
-    def no_device(e: NoDeviceError) -> CoachError:
-        export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
-        return CoachError(f"{e}: connect one, or make an audio file with `{export}`")
-
     listener = _listener() if listen else None
     output = SoundDeviceOutput()
-
-    def check_device() -> None:
-        try:
-            output.check()
-        except NoDeviceError as e:
-            raise no_device(e) from None
-
-    with contextlib.ExitStack() as stack:
-        bed = None
-        if music:  # opened first: a file that is not audio fails before any synthesis
-            bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
-        session = build_session(routine, before_synthesis=check_device, **options)
-        session.warn()
-        # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very samples;
-        # lossy formats keep 1 dB more headroom for their codecs). Measured once, then cached.
-        ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
-        sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
-        sounds = calibrated(session.timeline, sounds)
-        controls = [Keyboard(keymap, enabled=not no_keys)]
-        if listener:
-            # The coach's own words go into the recognizer's model of what is not a command.
-            listener.own_words = [e.text for e in session.timeline.speech()]
-            controls.append(listener)
-        try:
+    try:
+        with contextlib.ExitStack() as stack:
+            bed = None
+            if music:  # opened first: a file that is not audio fails before any synthesis
+                bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
+            # The device is checked once the routine and voice are good, before any synthesis.
+            session = build_session(routine, before_synthesis=output.check, **options)
+            session.warn()
+            # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very
+            # samples; lossy formats keep 1 dB more headroom for their codecs). Measured once,
+            # then cached.
+            ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
+            sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
+            sounds = calibrated(session.timeline, sounds)
+            controls = [Keyboard(keymap, enabled=not no_keys)]
+            if listener:
+                # The coach's own words go into the recognizer's model of what is not a command.
+                listener.own_words = [e.text for e in session.timeline.speech()]
+                controls.append(listener)
             return play_live(
                 session.timeline,
                 sounds,
@@ -355,8 +346,9 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
                 music=bed,
                 output=output,
             )
-        except NoDeviceError as e:  # gone since the check
-            raise no_device(e) from None
+    except NoDeviceError as e:  # none before synthesis, or gone since
+        export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
+        raise CoachError(f"{e}: connect one, or make an audio file with `{export}`") from None
 
 
 def _listener():

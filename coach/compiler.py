@@ -303,8 +303,12 @@ def _minutes_needed(floors: Sequence[int]) -> int:
 
 def phrases(routine: Routine, minutes: float | None = None) -> list[str]:
     """Every text `compile_routine` may ask the speech engine for, to be made in one batch."""
-    total = round(minutes * 60 * S) if minutes is not None else routine.duration
-    return _Words(routine, total).candidates()
+    return _Words(routine, _total(routine, minutes)).candidates()
+
+
+def _total(routine: Routine, minutes: float | None) -> int:
+    """The massage's length in samples: `minutes` when given, else the routine's own."""
+    return round(minutes * 60 * S) if minutes is not None else routine.duration
 
 
 def shortest_minutes(
@@ -415,7 +419,7 @@ def compile_routine(
     coaching = routine.coaching
     ticks = coaching.ticks if ticks is None else ticks
     cues = _KnownCues(cues)
-    total = round(minutes * 60 * S) if minutes is not None else routine.duration
+    total = _total(routine, minutes)
     words = _Words(routine, total)
     lengths = speech.lengths(words.candidates())  # one call: the engine parallelizes
     floors = [_floor(s, lengths, cues) for s in routine.steps]
