@@ -29,7 +29,7 @@ sys.path[:0] = [str(here), str(here.parent / "tests")]
 from common import save  # noqa: E402
 from phrases import NOISE_PAD, RATE, at_16k, pcm16, say, with_noise  # noqa: E402
 
-from coach.listen import COMMANDS, Hearing  # noqa: E402
+from coach.live.listen import COMMANDS, Hearing  # noqa: E402
 
 SPEEDS = (0.75, 0.9, 1.0, 1.15, 1.3)
 FRAME_S = 0.03
@@ -100,7 +100,7 @@ def session_audio() -> tuple[np.ndarray, np.ndarray, float, int]:
     at -6 dB (loudspeaker to microphone), with people talking in its longest gaps. Returns the
     16 kHz audio, the coach-sounding flags per sample, its seconds and the phrases talked."""
     from coach.cli import build_session
-    from coach.cues import Cues
+    from coach.sound.cues import Cues
 
     timeline = build_session("classic-back", estimate=True).timeline
     cues = Cues()

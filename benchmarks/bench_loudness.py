@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from common import coach_command, save
 
-from coach.loudness import LoudnessMeter, integrated_loudness, normalize, true_peak_db
+from coach.sound.loudness import LoudnessMeter, integrated_loudness, normalize, true_peak_db
 from coach.timeline import SAMPLE_RATE
 
 TEXT = "Glide slowly up beside the spine, then let your hands come back down."
@@ -51,14 +51,14 @@ def meter_hour() -> None:
 
 
 def import_ms() -> float:
-    """Cumulative import time of coach.loudness in a fresh interpreter, as -X importtime says."""
-    code = "import coach.loudness"
+    """Cumulative import time of coach.sound.loudness in a fresh interpreter (-X importtime)."""
+    code = "import coach.sound.loudness"
     runs = []
     for _ in range(3):
         log = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True
         ).stderr
-        line = next(row for row in log.splitlines() if row.endswith("| coach.loudness"))
+        line = next(row for row in log.splitlines() if row.endswith("| coach.sound.loudness"))
         runs.append(int(line.split("|")[1]) / 1000)
     return min(runs)
 
@@ -74,7 +74,7 @@ def main() -> None:
     ):
         rows.append([name, secs, f"{best_ms(call):.1f} ms"])
     rows.append(["LoudnessMeter", "60 min in 100 ms blocks", f"{best_ms(meter_hour, 1):.0f} ms"])
-    rows.append(["import coach.loudness", "fresh interpreter", f"{import_ms():.0f} ms"])
+    rows.append(["import coach.sound.loudness", "fresh interpreter", f"{import_ms():.0f} ms"])
     notes = (
         "Target: normalize() a few ms per clip; import well under 1 s. Before loudness was "
         "numpy only, the same machine measured normalize 17.2 ms, LoudnessMeter 1508 ms and "

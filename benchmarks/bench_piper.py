@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import coach_command, save
 
-from coach import piper
+from coach.sound import piper
 
 ROUTINES = ["quick-relief", "self-massage", "classic-back"]
 REPEATS = 3
@@ -64,7 +64,7 @@ t = time.perf_counter()
 import onnxruntime
 from piper import PiperVoice, SynthesisConfig
 from piper.config import PiperConfig
-from coach import piper
+from coach.sound import piper
 voice = piper.bundled_voice()
 options = onnxruntime.SessionOptions()
 options.intra_op_num_threads = int(sys.argv[1])

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from common import save
 
-from coach import speech as sp
-from coach.speech import Estimate, Speech
+from coach.sound import speech as sp
+from coach.sound.speech import Estimate, Speech
 
 VERBS = ["Glide", "Press", "Knead", "Slide", "Circle", "Sweep", "Rest", "Lean", "Hold", "Shift"]
 HANDS = ["your palms", "both thumbs", "the heel of your hand", "your fingertips", "your forearm"]
@@ -25,7 +25,7 @@ PHRASES = [f"{v} {h} {w}." for v, h, w in itertools.product(VERBS, HANDS, WHERE)
 WARM = """
 import sys, time
 t = time.perf_counter()
-from coach.speech import Speech
+from coach.sound.speech import Speech
 s = Speech(cache_dir=sys.argv[1])
 n = len(s.lengths(sys.argv[2:]))
 assert s.synthesized == 0 and "numpy" not in sys.modules

@@ -13,8 +13,8 @@ import click
 
 from coach import __version__
 from coach.errors import CoachError, NoDeviceError, RoutineError
-from coach.preview import FORMATS as PREVIEW_FORMATS
-from coach.routine import MAX_HOURS, RATE_RANGE
+from coach.files.preview import FORMATS as PREVIEW_FORMATS
+from coach.script.routine import MAX_HOURS, RATE_RANGE
 from coach.timeline import clock
 
 
@@ -114,14 +114,14 @@ def build_session(
     """`can_estimate`: the command has --estimate, so a speech failure may suggest it.
     `before_synthesis` runs once the routine and the voice are known good, before any phrase
     is made (tens of seconds on a cold cache): `play` checks its audio device there."""
-    from coach import compiler, framing
-    from coach.compiler import compile_routine, shortest_minutes
-    from coach.cues import Cues
-    from coach.lint import lint
     from coach.resources import scripts_dir
-    from coach.routine import english_lines, find_routine, load_routine
-    from coach.speech import Estimate, SpeechError
-    from coach.voices import open_speech
+    from coach.script import compiler, framing
+    from coach.script.compiler import compile_routine, shortest_minutes
+    from coach.script.lint import lint
+    from coach.script.routine import english_lines, find_routine, load_routine
+    from coach.sound.cues import Cues
+    from coach.sound.speech import Estimate, SpeechError
+    from coach.sound.voices import open_speech
 
     path = find_routine(routine_arg)
     routine = load_routine(path)
@@ -293,11 +293,11 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
 
     from click.core import ParameterSource
 
-    from coach.keys import Keyboard, parse_keymap
-    from coach.music import MUSIC_OFFSET_LU, Music, speech_ceiling
-    from coach.player import SoundDeviceOutput
-    from coach.player import play as play_live
-    from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
+    from coach.live.keys import Keyboard, parse_keymap
+    from coach.live.player import SoundDeviceOutput
+    from coach.live.player import play as play_live
+    from coach.sound.music import MUSIC_OFFSET_LU, Music, speech_ceiling
+    from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
 
     keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
     coach = invocation()
@@ -352,7 +352,7 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
 
 
 def _listener():
-    from coach.listen import Listener, RecognizerMissing
+    from coach.live.listen import Listener, RecognizerMissing
 
     try:
         return Listener()
@@ -401,10 +401,10 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     The file holds exactly the timeline `coach preview --format json` shows with the same
     options. An existing file is replaced only once the new one is complete.
     """
-    from coach.export import FORMATS, check_loudness, check_output
-    from coach.export import export as export_file
-    from coach.music import MUSIC_OFFSET_LU, bed_level, speech_ceiling
-    from coach.render import Sounds, calibrated
+    from coach.files.export import FORMATS, check_loudness, check_output
+    from coach.files.export import export as export_file
+    from coach.sound.music import MUSIC_OFFSET_LU, bed_level, speech_ceiling
+    from coach.sound.render import Sounds, calibrated
 
     check_loudness(loudness)
     spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
@@ -453,7 +453,7 @@ def preview(routine, fmt, estimate, **options):
 
     Preview, play and export build the same timeline from the same options.
     """
-    from coach.preview import render_preview
+    from coach.files.preview import render_preview
 
     session = build_session(routine, estimate=estimate, can_estimate=True, **options)
     click.echo(render_preview(session.timeline, fmt), nl=False)
@@ -462,7 +462,7 @@ def preview(routine, fmt, estimate, **options):
 @cli.command("list", short_help="List the built-in routines.")
 def list_command():
     """List the built-in routines with their length."""
-    from coach.routine import builtin_routines, load_routine
+    from coach.script.routine import builtin_routines, load_routine
 
     for path in builtin_routines():
         routine = load_routine(path)
@@ -480,7 +480,7 @@ def check(ctx, files, strict):
     so a step whose words cannot fit is found too. Safety warnings (FILE:LINE: warning: ...)
     leave a routine valid: exit 0, unless --strict.
     """
-    from coach.speech import espeak_available
+    from coach.sound.speech import espeak_available
 
     failed = warned = False
     for name in files:
@@ -515,8 +515,8 @@ def voices(language):
     A routine that names no voice gets the bundled Piper voice for English, espeak-ng's for
     other languages; set COACH_VOICE to choose your own default.
     """
-    from coach.piper import voices_folder
-    from coach.voices import all_voices
+    from coach.sound.piper import voices_folder
+    from coach.sound.voices import all_voices
 
     found = all_voices(language)
     if not found:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.piper import NOISE
+from coach.sound.piper import NOISE
 
 RATE = 22050  # the voice's own rate, the coach's too
 CACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "d" / "piper-phrases"

@@ -7,9 +7,9 @@ import itertools
 import statistics
 from collections import Counter
 
-from coach.compiler import sentences
-from coach.routine import Routine
-from coach.techniques import STILL
+from coach.script.compiler import sentences
+from coach.script.routine import Routine
+from coach.script.techniques import STILL
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import Timeline
 

@@ -14,10 +14,10 @@ import sys
 import numpy as np
 import pytest
 
-from coach import music
 from coach.errors import CoachError
-from coach.export import export
-from coach.music import DUCK_DB, FADE
+from coach.files.export import export
+from coach.sound import music
+from coach.sound.music import DUCK_DB, FADE
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 R = SAMPLE_RATE

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from coach.compiler import compile_routine
-from coach.cues import Cues
-from coach.routine import builtin_routines, find_routine, load_routine
-from coach.speech import Speech
-from coach.techniques import LIBRARY
+from coach.script.compiler import compile_routine
+from coach.script.routine import builtin_routines, find_routine, load_routine
+from coach.script.techniques import LIBRARY
+from coach.sound.cues import Cues
+from coach.sound.speech import Speech
 from coach.timeline import SAMPLE_RATE
 
 SR = SAMPLE_RATE

@@ -110,7 +110,7 @@ def test_list_shows_builtins_with_their_length():
 
 
 def test_check_accepts_the_builtins(tmp_path):
-    from coach.routine import builtin_routines
+    from coach.script.routine import builtin_routines
 
     result = coach("check", *map(str, builtin_routines()))
     assert result.returncode == 0, result.stderr

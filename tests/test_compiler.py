@@ -10,12 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach.compiler import HEADS_UP_LEAD, PAUSE, compile_routine, scale_steps, shortest_minutes
-from coach.cues import Cues
 from coach.errors import RoutineError
-from coach.routine import Coaching, Reminder, Routine, Step
-from coach.speech import Estimate, Speech
-from coach.techniques import LIBRARY
+from coach.script.compiler import (
+    HEADS_UP_LEAD,
+    PAUSE,
+    compile_routine,
+    scale_steps,
+    shortest_minutes,
+)
+from coach.script.routine import Coaching, Reminder, Routine, Step
+from coach.script.techniques import LIBRARY
+from coach.sound.cues import Cues
+from coach.sound.speech import Estimate, Speech
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import Timeline
 

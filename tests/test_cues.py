@@ -9,9 +9,9 @@ import wave
 import numpy as np
 import pytest
 
-from coach.cues import SILENCE, CueError, Cues
 from coach.errors import CoachError
 from coach.resources import BUILTIN_CUES, cues_dir
+from coach.sound.cues import SILENCE, CueError, Cues
 from coach.timeline import SAMPLE_RATE
 
 # Seconds each built-in may last (see audio_cues/README.md).
@@ -75,7 +75,7 @@ def test_builtin_is_soft_not_an_alarm(name):
 def test_builtin_lengths_need_no_numpy():
     # `coach preview` asks only for lengths and must start fast.
     code = (
-        "import sys\nfrom coach.cues import Cues\nfrom coach.resources import BUILTIN_CUES\n"
+        "import sys\nfrom coach.sound.cues import Cues\nfrom coach.resources import BUILTIN_CUES\n"
         "cues = Cues()\nprint([cues.length(n) > 0 for n in BUILTIN_CUES].count(True),"
         " 'numpy' in sys.modules)"
     )

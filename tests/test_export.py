@@ -22,8 +22,8 @@ import pytest
 from mutagen.id3 import ID3, CTOCFlags
 
 from coach.errors import CoachError
-from coach.export import FORMATS, export
-from coach.render import SPEECH_FADE, render, to_pcm16
+from coach.files.export import FORMATS, export
+from coach.sound.render import SPEECH_FADE, render, to_pcm16
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 R = SAMPLE_RATE
@@ -224,7 +224,7 @@ EXPORTER = textwrap.dedent(
     import sys
     from pathlib import Path
     import numpy as np
-    from coach.export import export
+    from coach.files.export import export
     from coach.timeline import Event, StepSpan, Timeline
     R, hours = 22050, 3
     n = hours * 3600 * R

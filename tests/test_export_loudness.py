@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_export import EVENTS, TL, decode, onsets
 
-from coach.export import MAX_LOUDNESS, export
+from coach.files.export import MAX_LOUDNESS, export
 from coach.timeline import SAMPLE_RATE as R
 
 GUIDE = """\

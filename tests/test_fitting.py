@@ -21,13 +21,13 @@ from script_rules import (
 )
 from test_cli import coach
 
-from coach.compiler import PAUSE, compile_routine, sentences, shortest_minutes
-from coach.cues import Cues
 from coach.errors import RoutineError
 from coach.resources import cues_dir
-from coach.routine import Coaching, Reminder, Routine, Step, builtin_routines, load_routine
-from coach.speech import Estimate, Speech
-from coach.techniques import LIBRARY
+from coach.script.compiler import PAUSE, compile_routine, sentences, shortest_minutes
+from coach.script.routine import Coaching, Reminder, Routine, Step, builtin_routines, load_routine
+from coach.script.techniques import LIBRARY
+from coach.sound.cues import Cues
+from coach.sound.speech import Estimate, Speech
 from coach.timeline import SAMPLE_RATE as S
 
 ROUTINES = {p.stem: load_routine(p) for p in builtin_routines()}

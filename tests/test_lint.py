@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.lint import lint
-from coach.routine import builtin_routines, load_routine
+from coach.script.lint import lint
+from coach.script.routine import builtin_routines, load_routine
 
 # A valid partner routine with no warnings: each case below adds one mistake to it.
 CLEAN = """\

@@ -21,8 +21,8 @@ from test_player import first_sound, pitch
 from tones import CUE_HZ, step_hz
 from voice_session import voice_timeline
 
-from coach.listen import COMMANDS, Hearing, Recognizer
-from coach.player import ACK
+from coach.live.listen import COMMANDS, Hearing, Recognizer
+from coach.live.player import ACK
 
 SESSION = str(Path(__file__).with_name("voice_session.py"))
 MS = RATE // 1000

@@ -10,7 +10,7 @@ import wave
 import numpy as np
 import pytest
 
-from coach.loudness import LoudnessMeter, integrated_loudness, normalize, true_peak_db
+from coach.sound.loudness import LoudnessMeter, integrated_loudness, normalize, true_peak_db
 from coach.timeline import SAMPLE_RATE
 
 PHRASES = (

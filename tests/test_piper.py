@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import piper
-from coach.piper import SILENCE, PiperSpeech, bundled_voice, resample
-from coach.render import SPEECH_FADE
+from coach.sound import piper
+from coach.sound.piper import SILENCE, PiperSpeech, bundled_voice, resample
+from coach.sound.render import SPEECH_FADE
 from coach.timeline import SAMPLE_RATE as R
 
 pytestmark = pytest.mark.skipif(

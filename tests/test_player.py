@@ -27,9 +27,9 @@ from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone, tone_clip, tone_
 
 from coach.cli import build_session
 from coach.errors import CoachError
-from coach.keys import keys_help, parse_keymap, split_keys
-from coach.player import VOLUME_RANGE_DB, Playback
-from coach.render import CEILING_DBTP, Sounds, render
+from coach.live.keys import keys_help, parse_keymap, split_keys
+from coach.live.player import VOLUME_RANGE_DB, Playback
+from coach.sound.render import CEILING_DBTP, Sounds, render
 
 TONES = str(Path(__file__).with_name("tones.py"))
 MS = RATE // 1000
@@ -530,7 +530,7 @@ def test_play_runs_off_the_main_thread(pulse):
         "import sys, threading\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from tones import tone_clip, tone_timeline\n"
-        "from coach.player import play\n"
+        "from coach.live.player import play\n"
         "done = []\n"
         "run = lambda: done.append(play(tone_timeline(2, 0.6), tone_clip, resume='x'))\n"
         "thread = threading.Thread(target=run)\n"

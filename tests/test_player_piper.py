@@ -15,7 +15,7 @@ import pytest
 from pulse import RATE, PulseServer
 from test_player import first_sound
 
-from coach import piper
+from coach.sound import piper
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio"),

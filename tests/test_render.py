@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from coach.music import DUCK_DB, FADE, FADE_OUT, Music
-from coach.render import render
+from coach.sound.music import DUCK_DB, FADE, FADE_OUT, Music
+from coach.sound.render import render
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 R = SAMPLE_RATE
@@ -115,7 +115,7 @@ def test_music_loops_under_everything_and_ducks_around_each_event(steady_music):
 def test_music_fades_smoothly_however_late_in_the_session(minutes):
     """The duck fades in and out over FADE samples at any position (float32 positions are
     not whole numbers past 12.7 minutes, which once turned each fade into steps)."""
-    from coach.music import bed_gain
+    from coach.sound.music import bed_gain
 
     start = minutes * 60 * R
     span = (start, start + 2 * R)
@@ -127,10 +127,10 @@ def test_music_fades_smoothly_however_late_in_the_session(minutes):
 
 def test_speech_clips_fade_inside_their_length_and_the_fade_is_in_their_key(tmp_path, monkeypatch):
     """Real espeak-ng speech through the clip source export and live playback share."""
-    from coach import render as render_module
-    from coach.cues import Cues
-    from coach.render import SPEECH_FADE, Sounds
-    from coach.speech import Speech
+    from coach.sound import render as render_module
+    from coach.sound.cues import Cues
+    from coach.sound.render import SPEECH_FADE, Sounds
+    from coach.sound.speech import Speech
 
     speech = Speech(voice="en-us")
     event = Event("speech", 0, 1, 1, "instruction", text="Glide up beside the spine.")

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from coach.cli import build_session
-from coach.compiler import compile_routine
-from coach.cues import Cues
-from coach.framing import LEAD_IN, frame
-from coach.player import Playback, resume_step, step_start
-from coach.routine import find_routine, load_routine
-from coach.safety import KIDNEYS, cautions_for
-from coach.speech import Estimate
-from coach.status import next_line, step_line
-from coach.techniques import BALL_SPINE, LIBRARY
+from coach.live.player import Playback, resume_step, step_start
+from coach.live.status import next_line, step_line
+from coach.script.compiler import compile_routine
+from coach.script.framing import LEAD_IN, frame
+from coach.script.routine import find_routine, load_routine
+from coach.script.safety import KIDNEYS, cautions_for
+from coach.script.techniques import BALL_SPINE, LIBRARY
+from coach.sound.cues import Cues
+from coach.sound.speech import Estimate
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import clock
 
@@ -238,7 +238,7 @@ def test_back_from_the_first_step_returns_to_the_pre_roll(sessions):
 
 
 def test_the_pre_roll_is_the_first_block_of_the_preview(sessions):
-    from coach.preview import render_preview
+    from coach.files.preview import render_preview
 
     t = sessions["quick-relief"].timeline
     text = render_preview(t, "text")

@@ -15,10 +15,10 @@ from script_rules import (
     title_echoes,
 )
 
-from coach.compiler import CHECK_INS, POSTURE, compile_routine
-from coach.cues import Cues
-from coach.routine import builtin_routines, find_routine, load_routine
-from coach.speech import Speech
+from coach.script.compiler import CHECK_INS, POSTURE, compile_routine
+from coach.script.routine import builtin_routines, find_routine, load_routine
+from coach.sound.cues import Cues
+from coach.sound.speech import Speech
 from coach.timeline import SAMPLE_RATE as S
 
 CLASSIC = load_routine(find_routine("classic-back"))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from coach.cache import read_clip
-from coach.speech import (
+from coach.sound.speech import (
     AMPLITUDE,
     SILENCE,
     Estimate,

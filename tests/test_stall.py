@@ -27,7 +27,7 @@ from test_player import first_sound
 from tones import INSTRUCTION, tone_clip, tone_timeline
 
 from coach.cli import build_session
-from coach.player import AHEAD, DEVICE_BLOCK, DRIFT, KEEP_GAP, DeviceClock, Lag, Playback
+from coach.live.player import AHEAD, DEVICE_BLOCK, DRIFT, KEEP_GAP, DeviceClock, Lag, Playback
 
 MS = RATE // 1000
 STALL = 1.0

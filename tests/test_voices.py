@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.speech import espeak_available
+from coach.sound.speech import espeak_available
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
 

@@ -15,8 +15,8 @@ import sys
 import numpy as np
 
 from coach.errors import CoachError
-from coach.keys import parse_keymap
-from coach.player import play
+from coach.live.keys import parse_keymap
+from coach.live.player import play
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 INSTRUCTION = SAMPLE_RATE * 3 // 20  # 150 ms

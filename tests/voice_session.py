@@ -18,8 +18,8 @@ from phrases import say
 from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone
 
 from coach.errors import CoachError
-from coach.keys import DEFAULT_KEYS, Keyboard
-from coach.player import play
+from coach.live.keys import DEFAULT_KEYS, Keyboard
+from coach.live.player import play
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 CUE = SAMPLE_RATE // 10
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     controls = [Keyboard(DEFAULT_KEYS)]
     try:
         if args.listen:
-            from coach.listen import Listener
+            from coach.live.listen import Listener
 
             controls.append(Listener(own_words=[e.text for e in timeline.speech()]))
         return play(timeline, clip, resume="coach play voice", controls=controls)

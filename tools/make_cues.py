@@ -5,7 +5,7 @@
 Every cue is additive synthesis of a few warm partials, each with a soft attack and an
 exponential decay: sounds for a massage room, not alarm beeps. Each file is 16-bit mono at
 SAMPLE_RATE, starts with sound at its first sample and ends where its decay reaches -60 dBFS,
-faded to exactly zero (coach.cues.trim, the same rule applied to users' own cue files).
+faded to exactly zero (coach.sound.cues.trim, the same rule applied to users' own cue files).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.cues import trim
 from coach.resources import BUILTIN_CUES
+from coach.sound.cues import trim
 from coach.timeline import SAMPLE_RATE
 
 OUT = Path(__file__).resolve().parent.parent / "audio_cues"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from coach.errors import CoachError, Problem, RoutineError
 from coach.resources import BUILTIN_CUES, cues_dir, scripts_dir
-from coach.techniques import LIBRARY, Technique
+from coach.script.techniques import LIBRARY, Technique
 from coach.timeline import SAMPLE_RATE, clock
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from coach.compiler import SpeechLengths
-from coach.routine import Routine
-from coach.safety import Line, aftercare, pre_roll
+from coach.script.compiler import SpeechLengths
+from coach.script.routine import Routine
+from coach.script.safety import Line, aftercare, pre_roll
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 S = SAMPLE_RATE

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.cues import decode_command
 from coach.errors import CoachError
+from coach.sound.cues import decode_command
 from coach.timeline import SAMPLE_RATE, Event
 
 # The music bed sits well under the voice, and drops a further 10 dB while anything sounds.

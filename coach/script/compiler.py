@@ -34,9 +34,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from coach.errors import Problem, RoutineError
-from coach.routine import Routine, Step
-from coach.safety import cautions_for
-from coach.techniques import FLEXIBLE, PACE, SECONDS, STILL
+from coach.script.routine import Routine, Step
+from coach.script.safety import cautions_for
+from coach.script.techniques import FLEXIBLE, PACE, SECONDS, STILL
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline, clock
 
 S = SAMPLE_RATE

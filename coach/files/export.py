@@ -27,11 +27,11 @@ import mutagen
 import numpy as np
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TIT2, CTOCFlags
 
-from coach.cues import decode_command
 from coach.errors import CoachError
-from coach.music import MUSIC_OFFSET_LU, Music, trapezoids
-from coach.preview import milliseconds, subtitle_time, to_srt, to_vtt
-from coach.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
+from coach.files.preview import milliseconds, subtitle_time, to_srt, to_vtt
+from coach.sound.cues import decode_command
+from coach.sound.music import MUSIC_OFFSET_LU, Music, trapezoids
+from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
 from coach.timeline import Timeline
 
 Transcript = Literal["vtt", "srt", "none"]
@@ -265,7 +265,7 @@ def _overshoots(path: Path, rate: int, duration: int) -> list[tuple[int, int, fl
     """Where the encoded file `path` has true peaks over PEAK_CHECK_DBTP: (first sample, last
     sample, dB over), overshoots closer than two holds joined. Decoded and measured a block at
     a time, so memory stays bounded at any length."""
-    from coach.loudness import peaks_over  # here: exports to WAV and FLAC never need it
+    from coach.sound.loudness import peaks_over  # here: exports to WAV and FLAC never need it
 
     context = 16  # samples the interpolator reaches either side (13 taps a phase)
     ceiling = 10 ** (PEAK_CHECK_DBTP / 20)

@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from coach.routine import Routine, field_lines
-from coach.safety import firm, is_tapotement, pressure_of
-from coach.techniques import LIBRARY, Technique
+from coach.script.routine import Routine, field_lines
+from coach.script.safety import firm, is_tapotement, pressure_of
+from coach.script.techniques import LIBRARY, Technique
 from coach.timeline import SAMPLE_RATE, clock
 
 S = SAMPLE_RATE

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coach import piper
-from coach.speech import Speech, Voice, espeak_available, list_voices, same_language
+from coach.sound import piper
+from coach.sound.speech import Speech, Voice, espeak_available, list_voices, same_language
 
 
 def piper_voices() -> list[piper.VoiceFile]:

@@ -35,12 +35,12 @@ from typing import Protocol, TextIO
 
 import numpy as np
 
-from coach.controls import Action, Control, ControlUnavailable
 from coach.errors import CoachError, NoDeviceError
-from coach.keys import DEFAULT_KEYS, Keyboard
-from coach.music import FADE, Music
-from coach.render import ClipSource, render
-from coach.status import StatusView, lag_summary
+from coach.live.controls import Action, Control, ControlUnavailable
+from coach.live.keys import DEFAULT_KEYS, Keyboard
+from coach.live.status import StatusView, lag_summary
+from coach.sound.music import FADE, Music
+from coach.sound.render import ClipSource, render
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # Device buffer: what still plays after a key press. 50 ms keeps controls well within 100 ms.

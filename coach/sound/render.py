@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.cache import cache_root, store
-from coach.music import FADE, Music, bed_gain, duck_spans
+from coach.sound.music import FADE, Music, bed_gain, duck_spans
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
 # 100 ms: small enough for a live player to react quickly, large enough to keep numpy busy.
@@ -115,7 +115,9 @@ class Sounds:
             data = path.read_bytes()
             if len(data) == 4 * len(raw):
                 return np.frombuffer(data, dtype="<f4").copy()
-        from coach.loudness import normalize  # only on a cache miss: a warm run needs none of it
+        from coach.sound.loudness import (
+            normalize,  # only on a cache miss: a warm run needs none of it
+        )
 
         sound = normalize(raw.astype(np.float32) / 32768.0, target, self.ceiling_dbtp)
         store(path, sound.astype("<f4").tobytes())
@@ -138,7 +140,7 @@ def faded(sound: np.ndarray, length: int) -> np.ndarray:
 def _normalizer_digest() -> str:
     """Changes whenever the normalizer's code does, so stale cached clips are never used."""
     # Located, not imported: a warm run never loads the normalizer at all.
-    source = Path(importlib.util.find_spec("coach.loudness").origin)
+    source = Path(importlib.util.find_spec("coach.sound.loudness").origin)
     return hashlib.sha256(source.read_bytes()).hexdigest()[:16]
 
 
@@ -184,7 +186,7 @@ def _calibrate(timeline: Timeline, sounds: Sounds) -> float:
 
 def _measure(timeline: Timeline, clip: ClipSource) -> float:
     """Integrated loudness of the rendered timeline, metering only where there is sound."""
-    from coach.loudness import LoudnessMeter
+    from coach.sound.loudness import LoudnessMeter
 
     meter = LoudnessMeter(timeline.sample_rate)
     after_silence = False

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.cache import store
-from coach.speech import DEFAULT_RATE, CachedSpeech, SpeechError, shown, trim
+from coach.sound.speech import DEFAULT_RATE, CachedSpeech, SpeechError, shown, trim
 from coach.timeline import SAMPLE_RATE
 
 ENGINE = "piper"

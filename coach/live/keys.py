@@ -16,10 +16,10 @@ import threading
 import tty
 from collections.abc import Callable
 
-from coach.controls import Action
 from coach.errors import CoachError
+from coach.live.controls import Action
 
-# The actions a key can be bound to (see coach.controls for what each does).
+# The actions a key can be bound to (see coach.live.controls for what each does).
 ACTIONS = ("pause", "next", "back", "repeat", "louder", "softer", "quit")
 
 # Names for keys that are not one printable character, as terminals send them.

@@ -37,8 +37,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from coach.controls import Action, ControlUnavailable
 from coach.errors import CoachError
+from coach.live.controls import Action, ControlUnavailable
 
 WAKE = "coach"
 # The spoken word after the wake word, and the action it asks for.
@@ -287,7 +287,7 @@ class Listener:
         # Its own interpreter, started plainly (not multiprocessing: that would re-run the
         # command line's main module in the child).
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "coach.listen"],
+            [sys.executable, "-m", "coach.live.listen"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.routine import Routine, Step
-from coach.techniques import BALL_SPINE, SPINE, Technique
+from coach.script.routine import Routine, Step
+from coach.script.techniques import BALL_SPINE, SPINE, Technique
 
 # -- The pre-roll ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from coach.timeline import Timeline
 
 if TYPE_CHECKING:
-    from coach.player import Lag
+    from coach.live.player import Lag
 
 
 def time_left(samples: int, rate: int) -> str:

@@ -5,9 +5,9 @@ The seam: a speech engine (`SpeechEngine`) has a name (`engine`: "piper", "espea
 estimate, the sound of each phrase (`clip`: int16 mono at SAMPLE_RATE, sound from sample 0 to
 the last sample). The compiler and renderer see only that. Engines:
 - `Speech` here: the espeak-ng command, for every language and as the fallback;
-- `coach.piper.PiperSpeech`: Piper neural voices, the default for English;
+- `coach.sound.piper.PiperSpeech`: Piper neural voices, the default for English;
 - `Estimate` here: lengths guessed from words a minute, no sound.
-`coach.voices` decides which engine speaks a voice name.
+`coach.sound.voices` decides which engine speaks a voice name.
 
 espeak-ng runs as a command, one process per phrase, not through pyttsx3. Measured on this
 stack: pyttsx3's espeak driver returns before files are written (missing in 8 of 15 runs),
