@@ -12,8 +12,15 @@ hashes of model, settings and text, so a stale clip is never reused).
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
+
+# A shell that starts a job in the background (`pytest &`, some CI runners) sets SIGINT to
+# "ignore", and every `coach` the tests start would inherit that and shrug off the Ctrl-C the
+# tests send it (seen here: 6 Ctrl-C tests failing only when run in the background). A
+# handler in this process is reset to the default in its children, so they get Ctrl-C again.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SUITE_VOICE = "en-us"
 
