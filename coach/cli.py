@@ -462,7 +462,7 @@ def preview(routine, fmt, output, estimate, **options):
     if output:  # whole or not at all: a failed run leaves no half-written file
         from coach.cache import write_atomically
 
-        write_atomically(Path(output), text.encode("utf-8"))
+        write_atomically(Path(output), text.encode("utf-8"), public=True)
         click.echo(f"wrote {output}")
     else:
         click.echo(text, nl=False)

@@ -30,13 +30,14 @@ NS = "{http://www.w3.org/2000/svg}"
 ROUNDING = 0.006
 
 
-def coach(*args: str) -> subprocess.CompletedProcess:
+def coach(*args: str, umask: int = -1) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "coach", *args],
         capture_output=True,
         text=True,
         env=os.environ,
         timeout=120,
+        umask=umask,
     )
 
 
@@ -162,9 +163,10 @@ def test_three_hours_wrap_into_rows_and_steps_keep_one_shape():
 
 def test_the_picture_goes_to_a_file_whole(tmp_path):
     out = tmp_path / "session.svg"
-    result = coach("preview", "quick-relief", "--format", "svg", "-o", str(out))
+    result = coach("preview", "quick-relief", "--format", "svg", "-o", str(out), umask=0o027)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"wrote {out}\n"
+    assert out.stat().st_mode & 0o777 == 0o640  # as any file the user makes
     check_picture(ET.fromstring(out.read_text(encoding="utf-8")), preview("quick-relief")[1])
 
     blocked = tmp_path / "a-file"
