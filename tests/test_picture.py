@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.files.picture import LEFT, MIN_MARK, PLOT_WIDTH, TECHNIQUE_COLOURS, svg
+from coach.files.picture import LEFT, MIN_MARK, PLOT_WIDTH, TECHNIQUE_COLOURS, TICK_MERGE, svg
 from coach.resources import BUILTIN_CUES
 from coach.script.techniques import LIBRARY
 from coach.timeline import SAMPLE_RATE as S
@@ -102,9 +103,14 @@ def check_picture(root: ET.Element, t: dict) -> None:
                 assert piece.get("fill") == "url(#hatch)"
 
     marks = [e for e in root.iter() if e.get("data-event") is not None]
-    assert sorted(int(e.get("data-event")) for e in marks) == list(range(len(t["events"])))
+    ids = [int(k) for mark in marks for k in mark.get("data-event").split()]
+    assert sorted(ids) == list(range(len(t["events"])))  # each event in one mark
     for mark in marks:
-        e = t["events"][int(mark.get("data-event"))]
+        events = [t["events"][int(k)] for k in mark.get("data-event").split()]
+        if events[0]["role"] == "tick":
+            check_ticks(mark, events, n, band)
+            continue
+        (e,) = events  # anything but rhythm ticks has a mark of its own
         assert mark.get("data-kind") == e["kind"]
         row, x0 = x_of(e["start_sample"], n)
         if e["kind"] == "cue":  # a symbol at its onset, on its step's band
@@ -125,6 +131,22 @@ def check_picture(root: ET.Element, t: dict) -> None:
             assert num(step_band, "y") < num(piece, "y")
             bottom = num(piece, "y") + num(piece, "height")
             assert bottom < num(step_band, "y") + num(step_band, "height")
+
+
+def check_ticks(mark: ET.Element, ticks: list[dict], n: int, band: dict) -> None:
+    """Rhythm ticks, merged: one step's in one row, a stroke within TICK_MERGE px of each."""
+    assert mark.get("data-kind") == "cue"
+    assert {e["role"] for e in ticks} == {"tick"} and len({e["step"] for e in ticks}) == 1
+    assert len({x_of(e["start_sample"], n)[0] for e in ticks}) == 1
+    row = x_of(ticks[0]["start_sample"], n)[0]
+    strokes = re.findall(r"M([\d.]+) ([\d.]+)v([\d.]+)", mark.get("d"))
+    assert "".join(f"M{x} {y}v{v}" for x, y, v in strokes) == mark.get("d")
+    top = num(band[ticks[0]["step"], row], "y")
+    assert all(float(y) + float(v) == top for _, y, v in strokes)  # above the band
+    xs = [float(x) for x, _, _ in strokes]
+    for e in ticks:
+        x = x_of(e["start_sample"], n)[1]
+        assert min(abs(x - drawn) for drawn in xs) < TICK_MERGE + ROUNDING
 
 
 BUILTIN_RUNS = [
@@ -205,6 +227,10 @@ def timelines(draw) -> Timeline:
     )
     events = []
     for step in steps:
+        if draw(st.booleans()):  # rhythm ticks, some closer than a pixel
+            period = draw(st.integers(S // 5, 3 * S))
+            for start in range(step.start, step.end - S // 10, period):
+                events.append(Event("cue", start, start + S // 10, step.index, "tick", name="tick"))
         for _ in range(draw(st.integers(0, 6))):
             start = draw(st.integers(step.start, step.end - 1))
             length = draw(st.integers(1, min(12 * S, step.end - start)))

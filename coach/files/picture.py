@@ -13,12 +13,13 @@ The geometry is a contract, for the tests and for tools that read the picture:
   `(e - 1) // N` at the same function of `e`. Coordinates are written to 0.01 px.
 - Every step is one `<g data-step="K">` (K: its `index` in `preview --format json`) holding a
   `<rect>` per row it covers, in order, then its label where it fits, and its `<title>`.
-- Every event is one element with `data-event="K"` (K: its position in the JSON's `events`)
-  and `data-kind`. Nothing is merged away, so `[data-event="K"]` always finds exactly one
-  element: a speech phrase is a `<rect>` (a `<g>` of rects if it crosses into the next row)
-  at least `MIN_MARK` px wide, its `<title>` the words spoken; a cue is a `<use>` of its
-  symbol with `x` at its onset. A cue is only a symbol, so a second of rhythm ticks costs a
-  few short elements, not a drawing each.
+- Every event is in exactly one element's `data-event` (K: its position in the JSON's
+  `events`), with `data-kind` ("speech" or "cue"); `[data-event~="K"]` finds it. A speech
+  phrase is a `<rect>` (a `<g>` of rects if it crosses into the next row) at least
+  `MIN_MARK` px wide, its `<title>` the words spoken. A cue is a `<use>` of its symbol with
+  `x` at its onset. Only rhythm ticks (`--ticks`) are merged: a step's ticks in one row are
+  one `<path class="ticks">` listing their positions space-separated in `data-event`, a
+  stroke at each onset (`M x y`), ticks within `TICK_MERGE` px of the last stroke sharing it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ LEFT = 24
 PLOT_WIDTH = WIDTH - 2 * LEFT
 MAX_ROW_MINUTES = 25  # 46 px a minute: a 1-second phrase is still most of a pixel
 MIN_MARK = 1.0  # px: the narrowest speech mark drawn ("Stay still." is 0.6 px at 25 min)
+TICK_HEIGHT = 6  # px: a rhythm tick's stroke, above the band
+TICK_MERGE = 0.5  # px: a tick this close to the last one drawn adds no stroke of its own
 ROOT_CLASS = "coach-picture"
 HEADER = 64
 ROW_HEIGHT = 116
@@ -141,7 +144,8 @@ def svg(timeline: Timeline) -> str:
     body += [_step(t, s, rows) for s in t.steps]
     body += _massage_clock(t, rows)
     body += _axis(t, rows)
-    body += [_event(k, e, rows) for k, e in enumerate(t.events)]
+    body += [_event(k, e, rows) for k, e in enumerate(t.events) if e.role != "tick"]
+    body += _ticks(t, rows)
     legend_top = rows.top(rows.count) + 8
     legend, legend_height = _legend(techniques, cue_names, t.steps != t.massage_steps(), legend_top)
     height = legend_top + legend_height + 12
@@ -203,6 +207,7 @@ def _style() -> str:
         (".hatch", "stroke", FAINT),
         (".frame", "stroke", FAINT),
         (".t-other", "fill", OTHER_COLOURS),
+        (".ticks", "stroke", CUE_COLOURS["tick"]),
     ]
     colours += [(f".t-{name}", "fill", pair) for name, pair in TECHNIQUE_COLOURS.items()]
     root = f".{ROOT_CLASS} "
@@ -290,6 +295,31 @@ def _event(k: int, e: Event, rows: Rows) -> str:
         return f'<rect class="s" {ids} {rects[0]}>{title}</rect>'
     inner = "".join(f"<rect {r}/>" for r in rects)
     return f'<g class="s" {ids}>{inner}{title}</g>'
+
+
+def _ticks(t: Timeline, rows: Rows) -> list[str]:
+    """The rhythm ticks of each step in each row as one mark: a stroke at each onset, under a
+    `data-event` listing them all. At friction's tempo (60 a minute) they fall 0.77 px apart
+    at 25 minutes a row; one `<use>` each made a 3-hour session's picture 372 KB."""
+    by_row: dict[tuple[int, int], list[tuple[int, Event]]] = {}
+    for k, e in enumerate(t.events):
+        if e.role == "tick":
+            by_row.setdefault((e.step, e.start // rows.samples), []).append((k, e))
+    out = []
+    for (_, row), ticks in by_row.items():
+        y = rows.top(row) + BAND_TOP - TICK_HEIGHT
+        strokes, drawn = [], -1.0
+        for _, e in ticks:
+            x = rows.x(e.start, row)
+            if x - drawn >= TICK_MERGE:  # closer ones share the stroke already drawn
+                strokes.append(f"M{_num(x)} {y}v{TICK_HEIGHT}")
+                drawn = x
+        ids = " ".join(str(k) for k, _ in ticks)
+        out.append(
+            f'<path class="ticks" data-event="{ids}" data-kind="cue" d="{"".join(strokes)}">'
+            f"<title>rhythm: {len(ticks)} ticks</title></path>"
+        )
+    return out
 
 
 def _massage_clock(t: Timeline, rows: Rows) -> list[str]:
