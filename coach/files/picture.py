@@ -244,12 +244,15 @@ def _header(t: Timeline) -> str:
     )
 
 
-def _fit(text: str, width: float) -> str:
-    """`text`, shortened with an ellipsis to fit `width` px, or "" where too little fits."""
+def _fit(text: str, width: float, short: str = "") -> str:
+    """`text`, shortened with an ellipsis to fit `width` px; `short` (a step's number) where
+    too little of it would fit; "" where nothing fits."""
     room = int((width - 8) // CHAR_WIDTH)
     if len(text) <= room:
         return text
-    return text[: room - 1].rstrip() + "…" if room >= 5 else ""
+    if room >= 8:
+        return text[: room - 1].rstrip() + "…"
+    return short if len(short) <= room else ""
 
 
 def _step(t: Timeline, s: StepSpan, rows: Rows) -> str:
@@ -266,7 +269,7 @@ def _step(t: Timeline, s: StepSpan, rows: Rows) -> str:
             shapes.append(f'<rect class="frame" {geometry}/>')
     name = f"{s.index}. {s.title}" if massage else s.title
     for row, x0, x1 in parts:  # labelled in every row it covers, where the name fits
-        if label := _fit(name, x1 - x0):
+        if label := _fit(name, x1 - x0, str(s.index) if massage else ""):
             y = rows.top(row) + BAND_TOP + LABEL_Y
             shapes.append(f'<text x="{_num(x0 + 4)}" y="{y}">{escape(label)}</text>')
     span = f"{clock(s.start, t.sample_rate)}–{clock(s.end, t.sample_rate)}"
