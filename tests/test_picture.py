@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.files.picture import LEFT, MIN_MARK, PLOT_WIDTH, TECHNIQUE_COLOURS, TICK_MERGE, svg
+from coach.files.picture import LEFT, MIN_MARK, PLOT_WIDTH, TICK_MERGE, svg
+from coach.files.picture_style import TECHNIQUE_COLOURS
 from coach.resources import BUILTIN_CUES
 from coach.script.techniques import LIBRARY
 from coach.timeline import SAMPLE_RATE as S

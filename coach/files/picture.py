@@ -28,6 +28,12 @@ import math
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from coach.files.picture_style import (
+    CUE_SYMBOLS,
+    ROOT_CLASS,
+    defs,
+    technique_class,
+)
 from coach.files.preview import summary
 from coach.resources import BUILTIN_CUES
 from coach.timeline import Event, StepSpan, Timeline, clock
@@ -39,7 +45,6 @@ MAX_ROW_MINUTES = 25  # 46 px a minute: a 1-second phrase is still most of a pix
 MIN_MARK = 1.0  # px: the narrowest speech mark drawn ("Stay still." is 0.6 px at 25 min)
 TICK_HEIGHT = 6  # px: a rhythm tick's stroke, above the band
 TICK_MERGE = 0.5  # px: a tick this close to the last one drawn adds no stroke of its own
-ROOT_CLASS = "coach-picture"
 HEADER = 64
 ROW_HEIGHT = 116
 # Within a row, from its top: the cue symbols' lane, the band, the speech lane in the band,
@@ -52,51 +57,8 @@ AXIS_Y = CLOCK_Y + 20
 CHAR_WIDTH = 6.3  # px: a wide average letter of 11 px system sans-serif, so labels fit
 MIN_TICK_GAP = 64  # px between labelled ticks on the axis
 TICK_SECONDS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
-
-# Band colours by technique, (light mode, dark mode): families of technique share a hue.
-TECHNIQUE_COLOURS = {
-    "contact": ("#cfe3f5", "#2b4a66"),
-    "oil": ("#f6e3b4", "#6b5624"),
-    "effleurage": ("#bfe3c9", "#2f5c3c"),
-    "petrissage": ("#f7c6a3", "#7a4526"),
-    "tapotement": ("#f3b6c4", "#74364a"),
-    "friction": ("#e9c2f0", "#5e3a6a"),
-    "vibration": ("#c9c6f5", "#3f3c78"),
-    "thumb-press": ("#f2a7a0", "#7c3a33"),
-    "stretch": ("#b8e6e0", "#245e58"),
-    "rest": ("#e0e0e0", "#4a4a4a"),
-    "tennis-ball": ("#e6f0a0", "#5c6324"),
-    "foam-roller": ("#a9d6f5", "#24557a"),
-    "cat-cow": ("#f5c9e6", "#6e335b"),
-    "childs-pose": ("#d4e8b0", "#4b6128"),
-    "knee-hug": ("#f0d9c0", "#66513a"),
-}
-OTHER_COLOURS = ("#dddddd", "#555555")  # a technique added without a colour here
-
-# Cue symbols, drawn with the onset at (0, 0) on the band's top edge: a stem through the band
-# and a head in the lane above it; each cue name its own shape and colour.
-CUE_SYMBOLS = {
-    "chime": '<path d="M-4.5-11h9l-4.5 8z"/>',
-    "bell": '<circle cy="-7" r="4.5"/>',
-    "gong": '<circle cy="-7" r="6"/><circle cy="-7" r="2.5" class="coach-cue-hole"/>',
-    "countdown": '<rect x="-3.5" y="-10.5" width="7" height="7"/>',
-    "tick": '<rect x="-0.5" y="-6" width="1" height="6"/>',
-    "sound": '<path d="M0-13l5 6-5 6-5-6z"/>',  # a routine's own sound file
-}
 # Why a cue sounds (its role in the timeline), for its tooltip.
 CUE_ROLES = {"step": "new step", "tick": "rhythm", "end": "the end"}
-CUE_COLOURS = {
-    "chime": ("#c26a00", "#ffb454"),
-    "bell": ("#b3261e", "#ff8a80"),
-    "gong": ("#6a3fb5", "#c7a8ff"),
-    "countdown": ("#0f766e", "#5eead4"),
-    "tick": ("#666666", "#aaaaaa"),
-    "sound": ("#1f5fae", "#8ab8ff"),
-}
-INK = ("#1f1f1f", "#e8e8e8")
-FAINT = ("#6b6b6b", "#a0a0a0")
-PAPER = ("#ffffff", "#17181a")
-SPEECH = ("#23395d", "#e3ecf8")
 
 
 @dataclass(frozen=True)
@@ -157,7 +119,7 @@ def svg(timeline: Timeline) -> str:
             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label={_attr(label)} '
             f'data-row-samples="{rows.samples}" data-sample-rate="{t.sample_rate}">',
             f"<title>{escape(label)}</title>",
-            _defs(techniques),
+            defs(BAND_HEIGHT),
             f'<rect class="paper" width="{WIDTH}" height="{height}"/>',
             *body,
             legend,
@@ -176,65 +138,8 @@ def _num(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def _technique_class(technique: str) -> str:
-    return f"t-{technique}" if technique in TECHNIQUE_COLOURS else "t-other"
-
-
 def _cue_symbol(e: Event) -> str:
     return e.name if e.name in BUILTIN_CUES else "sound"
-
-
-def _style() -> str:
-    """The style sheet: shapes, then colours, light by default and dark where the reader's
-    system asks for it. Every rule is scoped to the picture: inlined in a page (`--format
-    html`, the web app), it must not restyle the page's own elements."""
-    shapes = (
-        "{font:11px system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}",
-        " .title{font-weight:600;font-size:18px}",
-        " .sub{font-size:12px}",
-        " .s{fill-opacity:.8}",
-        " .s:hover{fill-opacity:1}",
-        " .frame{fill:none;stroke-dasharray:3 3}",
-        " .rule{fill:none}",
-        " .hatch{stroke-width:1.5;stroke-opacity:.5}",
-    )
-    colours: list[tuple[str, str, tuple[str, str]]] = [
-        (".paper", "fill", PAPER),
-        ("text", "fill", INK),
-        (".faint", "fill", FAINT),
-        (".s", "fill", SPEECH),
-        (".rule", "stroke", FAINT),
-        (".hatch", "stroke", FAINT),
-        (".frame", "stroke", FAINT),
-        (".t-other", "fill", OTHER_COLOURS),
-        (".ticks", "stroke", CUE_COLOURS["tick"]),
-    ]
-    colours += [(f".t-{name}", "fill", pair) for name, pair in TECHNIQUE_COLOURS.items()]
-    root = f".{ROOT_CLASS} "
-    colours = [(root + sel, prop, pair) for sel, prop, pair in colours]
-    # Not scoped: a `<use>` copies its symbol out of the picture's tree, where Chromium
-    # matches no ancestor selector; the class names are the picture's own instead.
-    colours.append((".coach-cue-hole", "fill", PAPER))
-    colours += [(f".coach-cue-{name}", "fill", pair) for name, pair in CUE_COLOURS.items()]
-    colours += [(f".coach-cue-{n} line", "stroke", pair) for n, pair in CUE_COLOURS.items()]
-    light = "".join(f"{sel}{{{prop}:{pair[0]}}}" for sel, prop, pair in colours)
-    dark = "".join(f"{sel}{{{prop}:{pair[1]}}}" for sel, prop, pair in colours)
-    rules = "".join(f".{ROOT_CLASS}{rule}" for rule in shapes)
-    return f"<style>{rules}{light}@media (prefers-color-scheme:dark){{{dark}}}</style>"
-
-
-def _defs(techniques: list[str]) -> str:
-    symbols = []
-    for name, shape in CUE_SYMBOLS.items():
-        stem = f'<line y2="{BAND_HEIGHT}" stroke-opacity=".7"/>' if name != "tick" else ""
-        symbols.append(f'<g id="cue-{name}" class="coach-cue-{name}">{stem}{shape}</g>')
-    return (
-        "<defs>"
-        + _style()
-        + '<pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><line class="hatch" x1="0" y1="0" x2="0" y2="8"/>'
-        "</pattern>" + "".join(symbols) + "</defs>"
-    )
 
 
 def _header(t: Timeline) -> str:
@@ -263,7 +168,7 @@ def _step(t: Timeline, s: StepSpan, rows: Rows) -> str:
         y = rows.top(row) + BAND_TOP
         geometry = f'x="{_num(x0)}" y="{y}" width="{_num(x1 - x0)}" height="{BAND_HEIGHT}"'
         if massage:
-            shapes.append(f'<rect class="band {_technique_class(s.technique)}" {geometry}/>')
+            shapes.append(f'<rect class="band {technique_class(s.technique)}" {geometry}/>')
         else:  # before and after the massage: hatched, outside the massage clock
             shapes.append(f'<rect fill="url(#hatch)" {geometry}/>')
             shapes.append(f'<rect class="frame" {geometry}/>')
@@ -381,7 +286,7 @@ def _legend(techniques: list[str], cues: list[str], framed: bool, top: int) -> t
     """The key to the colours and symbols, as items flowing in lines; and its height."""
     items = []
     for name in techniques:
-        swatch = f'<rect class="{_technique_class(name)}" y="-10" width="18" height="12"/>'
+        swatch = f'<rect class="{technique_class(name)}" y="-10" width="18" height="12"/>'
         items.append((swatch, name))
     if framed:
         swatch = (
