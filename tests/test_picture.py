@@ -194,10 +194,17 @@ def test_the_picture_goes_to_a_file_whole(tmp_path):
 
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    result = coach("preview", "quick-relief", "--format", "svg", "-o", str(blocked / "x.svg"))
-    assert result.returncode != 0
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
-    assert str(blocked) in result.stderr
+    bad = (
+        (blocked / "x.svg", "Not a directory"),
+        (tmp_path, "Is a directory"),
+        (tmp_path / "typo" / "x.svg", "No such file or directory"),
+    )
+    for target, why in bad:
+        result = coach("preview", "quick-relief", "--format", "svg", "-o", str(target))
+        assert result.returncode == 2
+        assert result.stderr == (
+            f"coach: could not write {target}: {why}: choose another place with -o\n"
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "session.svg"]
 
 
