@@ -8,6 +8,7 @@ tool would and compare it with `preview --format json` for the same routine and 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import os
@@ -25,7 +26,7 @@ from coach.files.picture_style import TECHNIQUE_COLOURS
 from coach.resources import BUILTIN_CUES
 from coach.script.techniques import LIBRARY
 from coach.timeline import SAMPLE_RATE as S
-from coach.timeline import Event, StepSpan, Timeline
+from coach.timeline import Event, StepSpan, Timeline, clock
 
 NS = "{http://www.w3.org/2000/svg}"
 # Written to 0.01 px: a position may differ from the exact one by half of that.
@@ -82,6 +83,7 @@ def check_picture(root: ET.Element, t: dict) -> None:
     text = " ".join("".join(e.itertext()) for e in root.iter(NS + "text"))
     assert t["title"] in text
     assert (t["voice"] in text and f"{t['rate']} words a minute" in text) or t["estimated"]
+    assert clock(t["duration_samples"], t["sample_rate"]) in text  # its length
 
     steps = {int(g.get("data-step")): g for g in root.iter() if g.get("data-step") is not None}
     assert sorted(steps) == sorted(s["index"] for s in t["steps"])
@@ -145,9 +147,11 @@ def check_ticks(mark: ET.Element, ticks: list[dict], n: int, band: dict) -> None
     top = num(band[ticks[0]["step"], row], "y")
     assert all(float(y) + float(v) == top for _, y, v in strokes)  # above the band
     xs = [float(x) for x, _, _ in strokes]
-    for e in ticks:
+    assert xs == sorted(xs)
+    for e in ticks:  # the stroke at or just before the tick's onset
         x = x_of(e["start_sample"], n)[1]
-        assert min(abs(x - drawn) for drawn in xs) < TICK_MERGE + ROUNDING
+        drawn = xs[max(0, bisect.bisect_right(xs, x + ROUNDING) - 1)]
+        assert abs(x - drawn) < TICK_MERGE + ROUNDING
 
 
 BUILTIN_RUNS = [
@@ -236,7 +240,7 @@ def timelines(draw) -> Timeline:
     events = []
     for step in steps:
         if draw(st.booleans()):  # rhythm ticks, some closer than a pixel
-            period = draw(st.integers(S // 5, 3 * S))
+            period = draw(st.integers(S // 2, 3 * S))
             for start in range(step.start, step.end - S // 10, period):
                 events.append(Event("cue", start, start + S // 10, step.index, "tick", name="tick"))
         for _ in range(draw(st.integers(0, 6))):
