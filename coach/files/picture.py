@@ -25,6 +25,7 @@ The geometry is a contract, for the tests and for tools that read the picture:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -118,7 +119,7 @@ def svg(timeline: Timeline) -> str:
             f'height="{height}" '
             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label={_attr(label)} '
             f'data-row-samples="{rows.samples}" data-sample-rate="{t.sample_rate}">',
-            f"<title>{escape(label)}</title>",
+            f"<title>{xml_text(label)}</title>",
             defs(BAND_HEIGHT),
             f'<rect class="paper" width="{WIDTH}" height="{height}"/>',
             *body,
@@ -129,8 +130,22 @@ def svg(timeline: Timeline) -> str:
     )
 
 
+# Characters XML 1.0 cannot hold at all, escaped or not; a routine's words may carry them
+# (TOML's "\u0001"), and one would make the whole picture unreadable to a browser.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` as XML character data: escaped, without the characters XML cannot hold, and
+    with a carriage return kept as one (a parser reads a bare one as a line feed)."""
+    return escape(NOT_XML.sub("", value), {"\r": "&#13;"})
+
+
 def _attr(value: str) -> str:
-    return '"' + escape(value, {'"': "&quot;"}) + '"'
+    """`value` as a quoted attribute; its line breaks and tabs kept (a parser reads them as
+    spaces)."""
+    kept = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+    return '"' + escape(NOT_XML.sub("", value), kept) + '"'
 
 
 def _num(x: float) -> str:
@@ -144,8 +159,8 @@ def _cue_symbol(e: Event) -> str:
 
 def _header(t: Timeline) -> str:
     return (
-        f'<text class="title" x="{LEFT}" y="26">{escape(t.title)}</text>'
-        f'<text class="sub faint" x="{LEFT}" y="46">{escape(summary(t))}</text>'
+        f'<text class="title" x="{LEFT}" y="26">{xml_text(t.title)}</text>'
+        f'<text class="sub faint" x="{LEFT}" y="46">{xml_text(summary(t))}</text>'
     )
 
 
@@ -176,10 +191,10 @@ def _step(t: Timeline, s: StepSpan, rows: Rows) -> str:
     for row, x0, x1 in parts:  # labelled in every row it covers, where the name fits
         if label := _fit(name, x1 - x0, str(s.index) if massage else ""):
             y = rows.top(row) + BAND_TOP + LABEL_Y
-            shapes.append(f'<text x="{_num(x0 + 4)}" y="{y}">{escape(label)}</text>')
+            shapes.append(f'<text x="{_num(x0 + 4)}" y="{y}">{xml_text(label)}</text>')
     span = f"{clock(s.start, t.sample_rate)}–{clock(s.end, t.sample_rate)}"
     about = f"{name} ({s.technique}, {s.area}), {span}" if massage else f"{name}, {span}"
-    return f'<g data-step="{s.index}">{"".join(shapes)}<title>{escape(about)}</title></g>'
+    return f'<g data-step="{s.index}">{"".join(shapes)}<title>{xml_text(about)}</title></g>'
 
 
 def _event(k: int, e: Event, rows: Rows) -> str:
@@ -191,14 +206,14 @@ def _event(k: int, e: Event, rows: Rows) -> str:
         what = f"{e.name.rsplit('/', 1)[-1]}: {CUE_ROLES.get(e.role, e.role)}"
         return (
             f'<use {ids} href="#cue-{symbol}" x="{_num(x)}" y="{y}">'
-            f"<title>{escape(what)}</title></use>"
+            f"<title>{xml_text(what)}</title></use>"
         )
     rects = []
     for row, x0, x1 in rows.pieces(e.start, e.end):
         y = rows.top(row) + BAND_TOP + SPEECH_TOP
         w = max(x1 - x0, MIN_MARK)
         rects.append(f'x="{_num(x0)}" y="{y}" width="{_num(w)}" height="{SPEECH_HEIGHT}"')
-    title = f"<title>{escape(e.text)}</title>"
+    title = f"<title>{xml_text(e.text)}</title>"
     if len(rects) == 1:
         return f'<rect class="s" {ids} {rects[0]}>{title}</rect>'
     inner = "".join(f"<rect {r}/>" for r in rects)
@@ -305,7 +320,7 @@ def _legend(techniques: list[str], cues: list[str], framed: bool, top: int) -> t
             x, y = LEFT, y + 20
         out.append(
             f'<g transform="translate({_num(x)} {y})">{swatch}'
-            f'<text x="24">{escape(text)}</text></g>'
+            f'<text x="24">{xml_text(text)}</text></g>'
         )
         x += width
     return '<g class="legend">' + "".join(out) + "</g>", y - top + 8
