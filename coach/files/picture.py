@@ -60,6 +60,7 @@ MIN_TICK_GAP = 64  # px between labelled ticks on the axis
 TICK_SECONDS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 # Why a cue sounds (its role in the timeline), for its tooltip.
 CUE_ROLES = {"step": "new step", "tick": "rhythm", "end": "the end"}
+CUE_LEGEND = {"tick": "rhythm tick", "sound": "your own sound"}
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,7 @@ def _legend(techniques: list[str], cues: list[str], framed: bool, top: int) -> t
     items.append(('<rect class="s" y="-9" width="18" height="10"/>', "speech (hover: the words)"))
     for name in cues:  # the head alone: the stem would cross the line below
         head = f'<g class="coach-cue-{name}" transform="translate(9 3)">{CUE_SYMBOLS[name]}</g>'
-        items.append((head, name if name != "sound" else "your own sound"))
+        items.append((head, CUE_LEGEND.get(name, name)))
     out, x, y = [], LEFT, top + 14
     for swatch, text in items:
         width = 26 + len(text) * CHAR_WIDTH + 18
