@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from coach.errors import Problem, RoutineError
-from coach.script.routine import Routine, Step
+from coach.script.model import Routine, Step
 from coach.script.safety import cautions_for
 from coach.script.techniques import FLEXIBLE, PACE, SECONDS, STILL
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline, clock

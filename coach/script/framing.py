@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from coach.script.compiler import SpeechLengths
-from coach.script.routine import Routine
+from coach.script.model import Routine
 from coach.script.safety import Line, aftercare, pre_roll
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 

@@ -20,9 +20,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from coach.script.routine import Routine, field_lines
+from coach.script.model import Routine
 from coach.script.safety import firm, is_tapotement, pressure_of
 from coach.script.techniques import LIBRARY, Technique
+from coach.script.toml_lines import field_lines
 from coach.timeline import SAMPLE_RATE, clock
 
 S = SAMPLE_RATE
