@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.script.compiler import sentences
 from coach.script.routine import MAX_FILE_BYTES, english_lines, load_routine
+from coach.script.spoken import sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_BOUND = 200_000_000  # bytes of address space: `coach check` needs about 150 MB of it

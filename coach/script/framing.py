@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from coach.script.compiler import SpeechLengths
+from coach.script.layout import SpeechLengths
 from coach.script.model import Routine
 from coach.script.safety import Line, aftercare, pre_roll
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
