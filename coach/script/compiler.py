@@ -57,7 +57,7 @@ def shortest_minutes(
 ) -> int | None:
     """The fewest whole minutes `routine` can be scaled to with all its own words.
 
-    `--minutes` shares time out by what each step's own words need, so this is their sum,
+    Scaling shares time out by what each step's own words need, so this is their sum,
     rounded up: no trial compiles, no new phrases.
     """
     cues = KnownCues(cues)
