@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils build-essential cmake
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system play test bench clean
+.PHONY: setup system play test test-fast bench clean
 
 setup: system $(VENV)/.installed
 
@@ -39,6 +39,11 @@ play: setup
 test: setup
 	$(BIN)/ruff check coach tests benchmarks
 	$(BIN)/pytest -q
+
+# Everything but the tests that play through PulseAudio in real time (marked `realtime`).
+test-fast: setup
+	$(BIN)/ruff check coach tests benchmarks
+	$(BIN)/pytest -q -m "not realtime"
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+import pulse
 import pytest
 
 SUITE_VOICE = "en-us"
@@ -43,3 +44,9 @@ def piper_env(piper_cache) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "COACH_VOICE"}
     env["XDG_CACHE_HOME"] = piper_cache
     return env
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the test's fixtures: may it start a PulseAudio server (tests/pulse.py)?"""
+    pulse.realtime_test = item.get_closest_marker("realtime") is not None

@@ -18,6 +18,7 @@ from test_player import first_sound
 from coach.sound import piper
 
 pytestmark = [
+    pytest.mark.realtime,
     pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio"),
     pytest.mark.skipif(bool(piper.available()), reason="needs piper-tts (make setup)"),
 ]
