@@ -11,32 +11,21 @@ import sys
 
 import numpy as np
 import pytest
+from routines import NO_REPEATS, routine_toml, step_table
 from test_export import EVENTS, TL, decode, onsets
 
 from coach.files.export import MAX_LOUDNESS, export
 from coach.timeline import SAMPLE_RATE as R
 
-GUIDE = """\
-title = "Loudness test"
-rate = 140
-
-[coaching]
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "back"
-duration = "0:30"
-say = "Glide up beside the spine, then let your hands come back down."
-
-[[steps]]
-technique = "petrissage"
-area = "shoulders"
-duration = "0:40"
-say = "Knead the shoulder: lift, squeeze and roll."
-reminders = [{ at = "20s", say = "Switch sides, and keep breathing slowly." }]
-"""
+GUIDE = routine_toml(
+    step_table("effleurage", "back", "0:30",
+               "Glide up beside the spine, then let your hands come back down."),
+    step_table("petrissage", "shoulders", "0:40", "Knead the shoulder: lift, squeeze and roll.",
+               reminders=[{"at": "20s", "say": "Switch sides, and keep breathing slowly."}]),
+    title="Loudness test",
+    coaching=NO_REPEATS,
+    rate=140,
+)  # fmt: skip
 OPTIONS = ["--voice", "en-us", "--no-safety", "--transcript", "none"]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from phrases import NOISE_PAD, at_16k, pcm16, say, with_noise
 from pulse import RATE, PulseRoom
+from routines import routine_toml, step_table
 from test_player import first_sound, pitch
 from tones import CUE_HZ, step_hz
 from voice_session import voice_timeline
@@ -238,26 +239,9 @@ def step_onsets_at(capture, onset: int) -> bool:
     return step >= 1 and abs(hz - step_hz(step)) < 30
 
 
-ROUTINE = """
-title = "One short step"
-[coaching]
-partner = false
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 20
-say = "Long slow strokes."
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "upper back", 20, "Long slow strokes."), title="One short step"
+)
 
 
 COACH_PLAY = [sys.executable, "-m", "coach", "play"]

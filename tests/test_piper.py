@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from routines import routine_toml, step_table
 
 from coach.sound import piper
 from coach.sound.piper import SILENCE, PiperSpeech, bundled_voice, resample
@@ -266,27 +267,14 @@ def test_export_with_the_neural_voice_keeps_onsets_transcript_and_loudness(piper
     assert lufs == pytest.approx(-19, abs=1) and peak <= -1.0
 
 
-SHORT = """
-title = "Two short steps"
-[coaching]
-safety_notice = false
-heads_up = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 30
-say = "Long slow strokes. Keep your hands soft. Breathe out slowly."
-
-[[steps]]
-technique = "rest"
-area = "whole back"
-duration = 30
-say = "Rest your hands. Stay still."
-"""
+SHORT = routine_toml(
+    step_table("effleurage", "upper back", 30,
+               "Long slow strokes. Keep your hands soft. Breathe out slowly."),
+    step_table("rest", "whole back", 30, "Rest your hands. Stay still."),
+    title="Two short steps",
+    coaching={"safety_notice": False, "heads_up": False, "check_in_first": False,
+              "check_in_every": False, "posture_every": False},
+)  # fmt: skip
 
 
 def stderr_on_a_terminal(routine: Path, env: dict[str, str]) -> str:

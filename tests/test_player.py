@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
+from routines import routine_toml, step_table
 from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone, tone_clip, tone_timeline
 
 from coach.cli import build_session
@@ -347,32 +348,11 @@ def test_back_goes_to_the_previous_step_only_early_in_a_step():
         playback.close()
 
 
-ROUTINE = """
-title = "Two short steps"
-[coaching]
-partner = false  # no check-ins (a partner routine without them gets a safety warning)
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 20
-say = "Long slow strokes."
-
-[[steps]]
-technique = "rest"
-area = "whole back"
-duration = 20
-say = "Rest your hands."
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "upper back", 20, "Long slow strokes."),
+    step_table("rest", "whole back", 20, "Rest your hands."),
+    title="Two short steps",
+)
 
 
 @pytest.mark.realtime

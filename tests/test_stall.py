@@ -23,6 +23,7 @@ import wave
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
+from routines import routine_toml, step_table
 from test_player import first_sound
 from tones import INSTRUCTION, tone_clip, tone_timeline
 
@@ -32,37 +33,12 @@ from coach.live.player import AHEAD, DEVICE_BLOCK, DRIFT, KEEP_GAP, DeviceClock,
 MS = RATE // 1000
 STALL = 1.0
 LONG_PHRASE = "Glide both hands up beside the spine and fan them out across the shoulders"
-ROUTINE = f"""
-title = "Stalls"
-[coaching]
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 10
-say = "Long slow strokes."
-
-[[steps]]
-technique = "effleurage"
-area = "whole back"
-duration = 16
-say = "{LONG_PHRASE} without lifting"
-
-[[steps]]
-technique = "rest"
-area = "whole back"
-duration = 20
-say = "Rest your hands."
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "upper back", 10, "Long slow strokes."),
+    step_table("effleurage", "whole back", 16, f"{LONG_PHRASE} without lifting"),
+    step_table("rest", "whole back", 20, "Rest your hands."),
+    title="Stalls",
+)
 
 
 def stall_times(timeline) -> tuple[float, float]:

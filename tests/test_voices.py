@@ -10,22 +10,13 @@ import wave
 from pathlib import Path
 
 import pytest
+from command import coach
 
 from coach.sound.speech import espeak_available
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
 
 STEP = 'technique = "effleurage"\narea = "back"\nduration = "1m"\nsay = "Glide slowly."\n'
-
-
-def coach(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, **env),
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("voice", ["en-gb", "en-us", "en", "English (America)", "gmw/en-gb-x-rp"])
