@@ -37,10 +37,16 @@ def step_table(
     ) | more  # fmt: skip
 
 
-def routine_toml(*steps: dict, title: str = "Test routine", coaching: dict = QUIET, **top) -> str:
-    """A routine file's text: the title and `top` keys (rate=140...), [coaching], the steps."""
+def routine_toml(
+    *steps: dict, title: str = "Test routine", coaching: dict = QUIET, phrases: dict | None = None,
+    **top,
+) -> str:  # fmt: skip
+    """A routine file's text: the title and `top` keys (rate=140...), [coaching], [phrases]
+    when given, then the steps."""
     lines = [f"title = {toml(title)}", *(f"{k} = {toml(v)}" for k, v in top.items())]
     lines += ["", "[coaching]", *(f"{k} = {toml(v)}" for k, v in coaching.items())]
+    if phrases:
+        lines += ["", "[phrases]", *(f"{k} = {toml(v)}" for k, v in phrases.items())]
     for s in steps:
         lines += ["", "[[steps]]", *(f"{k} = {toml(v)}" for k, v in s.items())]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ import wave
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
-from routines import routine_toml, step_table
+from routines import QUIET, routine_toml, step_table
 from test_player import first_sound
 
 from coach.sound import piper
@@ -28,6 +28,7 @@ ROUTINE = routine_toml(
     step_table("effleurage", "upper back", 20, "Long, slow strokes. Breathe out."),
     step_table("rest", "whole back", 20, "Rest your hands."),
     title="Two short steps, neural voice",
+    coaching=QUIET | {"partner": True},
 )
 
 

@@ -23,7 +23,7 @@ import wave
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
-from routines import routine_toml, step_table
+from routines import QUIET, routine_toml, step_table
 from test_player import first_sound
 from tones import INSTRUCTION, tone_clip, tone_timeline
 
@@ -38,6 +38,7 @@ ROUTINE = routine_toml(
     step_table("effleurage", "whole back", 16, f"{LONG_PHRASE} without lifting"),
     step_table("rest", "whole back", 20, "Rest your hands."),
     title="Stalls",
+    coaching=QUIET | {"partner": True},
 )
 
 

@@ -65,6 +65,7 @@ class KnownCues:
 
 
 def group_span(group: Sequence[Item], lengths: Mapping[str, int], cues: CueLengths) -> int:
+    """Samples from the start of the group's first sound to the end of its last."""
     if not group:
         return 0
     sizes = [lengths[i.text] if i.kind == "speech" else cues.length(i.name) for i in group]
