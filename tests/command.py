@@ -7,7 +7,10 @@ on PATH, a full disk, memory limits) still start one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -23,9 +26,10 @@ class Ran:
     stderr: str
 
 
-def coach(*args: str, **env: str) -> Ran:
-    """Run `coach ARGS` with `env` added to the environment."""
-    with CliRunner().isolation(env=env or None) as (out, err, _):
+def coach(*args: str, cwd: Path | None = None, **env: str) -> Ran:
+    """Run `coach ARGS` in folder `cwd`, with `env` added to the environment."""
+    runner = CliRunner()
+    with contextlib.chdir(cwd or os.getcwd()), runner.isolation(env=env or None) as (out, err, _):
         try:
             main(list(args))
         except SystemExit as done:  # main always exits, as the command does

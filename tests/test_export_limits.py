@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from command import coach
 from mutagen.id3 import ID3, CTOCFlags
 from routines import routine_toml, step_table
-from test_cli import coach, timeline
+from test_cli import timeline
 
 from coach.errors import CoachError
 from coach.files.export import TOC_ENTRIES, WAV_MAX_SAMPLES, export

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from command import coach
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from script_rules import (
@@ -19,7 +20,6 @@ from script_rules import (
     crowded,
     title_echoes,
 )
-from test_cli import coach
 
 from coach.errors import RoutineError
 from coach.resources import cues_dir
