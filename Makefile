@@ -40,10 +40,11 @@ test: setup
 	$(BIN)/ruff check coach tests benchmarks
 	$(BIN)/pytest -q
 
-# Everything but the tests that play through PulseAudio in real time (marked `realtime`).
+# Everything but the tests that play through PulseAudio in real time (marked `realtime`) and
+# those that encode or synthesize whole sessions (`slow`): `make test` runs those too.
 test-fast: setup
 	$(BIN)/ruff check coach tests benchmarks
-	$(BIN)/pytest -q -m "not realtime"
+	$(BIN)/pytest -q -m "not realtime and not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

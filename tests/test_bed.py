@@ -107,6 +107,7 @@ def test_the_bed_fades_out_under_the_end(bed):
     assert abs(bed[-1]) < 1e-3
 
 
+@pytest.mark.slow
 def test_a_long_file_decoded_again_each_pass_sounds_the_same(
     rough_loop, bed, tmp_path, monkeypatch
 ):

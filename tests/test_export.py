@@ -391,6 +391,7 @@ def test_mp3_has_the_previewed_chapters_length_and_loudness(routine, preview, tm
     assert peak <= -1.0
 
 
+@pytest.mark.slow
 def test_loudness_option_sets_the_level(routine, tmp_path):
     out = tmp_path / "guide.m4b"
     run_export(routine, out, "--loudness", "-16", "--transcript", "none")

@@ -67,6 +67,7 @@ def test_an_mp3_with_300_chapters_nests_its_tables_of_contents(tmp_path):
     assert [c.sub_frames["TIT2"].text[0] for c in listed] == [s.title for s in tl.steps]
 
 
+@pytest.mark.slow
 def test_coach_export_writes_a_300_step_routine_as_an_mp3_with_every_chapter(tmp_path):
     # Through the real command line. Five titles in turn keep the speech to a few phrases.
     names = [("Glide", "effleurage"), ("Knead", "petrissage"), ("Press", "friction"),

@@ -54,6 +54,7 @@ def folder(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", [-19, -16])
 @pytest.mark.parametrize("fmt", ["mp3", "m4a", "ogg", "flac"])
 def test_every_format_meets_its_target_with_true_peaks_under_minus_1(folder, fmt, target):
@@ -75,6 +76,7 @@ MUSIC = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("music", ["pink", "clicks"])
 @pytest.mark.parametrize("fmt", ["wav", "m4a", "mp3", "ogg"])
 def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, music, fmt):

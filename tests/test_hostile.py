@@ -284,6 +284,7 @@ def test_music_from_a_device_is_not_called_missing(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_building_the_package_gives_no_license_deprecation_warning(tmp_path):
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],

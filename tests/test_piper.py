@@ -237,6 +237,7 @@ def test_a_warm_preview_imports_neither_onnxruntime_nor_numpy(piper_env):
     assert result.stderr.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_export_with_the_neural_voice_keeps_onsets_transcript_and_loudness(piper_env, tmp_path):
     t = timeline(piper_env)
     wav = tmp_path / "guide.wav"
@@ -303,6 +304,7 @@ def stderr_on_a_terminal(routine: Path, env: dict[str, str]) -> str:
     return shown.decode()
 
 
+@pytest.mark.slow
 def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(piper_env, tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(SHORT)

@@ -52,6 +52,7 @@ def trimmed(x: np.ndarray) -> np.ndarray:
     return x[loud[0] : loud[-1] + 1]
 
 
+@pytest.mark.slow
 def test_every_clip_holds_its_own_phrase_over_300_parallel_syntheses(speech):
     lengths = speech.lengths(PHRASES)
     assert speech.synthesized == len(PHRASES) == 300

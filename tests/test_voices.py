@@ -82,6 +82,7 @@ def read_wav(path: Path) -> bytes:
         return f.readframes(f.getnframes())
 
 
+@pytest.mark.slow
 def test_a_truncated_cache_entry_is_made_again_and_the_export_is_identical(tmp_path):
     clean, again = tmp_path / "clean.wav", tmp_path / "again.wav"
     cache = tmp_path / "cache"
