@@ -23,9 +23,11 @@ SUITE_VOICE = "en-us"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def suite_cache(request):
+def suite_cache(request, tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "COACH_VOICE")}
-    os.environ["XDG_CACHE_HOME"] = str(request.config.cache.mkdir("coach-suite-cache"))
+    kept = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    folder = kept.mkdir("coach-suite-cache") if kept else tmp_path_factory.mktemp("cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
     os.environ["COACH_VOICE"] = SUITE_VOICE
     yield
     for key, value in saved.items():
