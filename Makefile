@@ -11,7 +11,7 @@ APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils build-
 	chromium-headless-shell
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system play test bench clean
+.PHONY: setup system play test test-fast bench clean
 
 setup: system $(VENV)/.installed
 
@@ -42,6 +42,12 @@ play: setup
 test: setup
 	$(BIN)/ruff check coach tests benchmarks
 	$(BIN)/pytest -q
+
+# Everything but the tests that play through PulseAudio in real time (marked `realtime`) and
+# those that encode or synthesize whole sessions (`slow`): `make test` runs those too.
+test-fast: setup
+	$(BIN)/ruff check coach tests benchmarks
+	$(BIN)/pytest -q -m "not realtime and not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

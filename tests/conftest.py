@@ -1,12 +1,15 @@
-"""The suite never touches the developer's own cache (~/.cache/coach): one fresh cache folder
-for the whole run, which the `coach` subprocesses inherit too.
+"""The suite never touches the developer's own cache (~/.cache/coach): it has one of its own,
+which the `coach` subprocesses inherit too, kept between runs in .pytest_cache (`make clean`
+empties it). Every key is a content hash (engine, voice, rate, text; a guide's samples), so a
+stale entry is never used, and a second run makes no phrase twice: the fast lane's espeak-ng
+synthesis is paid once per machine, not once per run. Tests of a cold, broken or unwritable
+cache make their own.
 
 It also speaks with espeak-ng unless a test asks for Piper: COACH_VOICE (the user's own
 default voice) is set to espeak-ng's en-us for the whole run. Most tests compile whole
 routines, and the neural voice makes ~2-3 phrases a second cold, so the default voice would
 add minutes on every run. The Piper tests (test_piper*.py) ask for it explicitly, on short
-phrases or through `piper_env`, whose cache of Piper clips lasts across runs (keys are content
-hashes of model, settings and text, so a stale clip is never reused).
+phrases or through `piper_env`, whose cache of Piper clips lasts across runs too.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 
+import pulse
 import pytest
 
 # A shell that starts a job in the background (`pytest &`, some CI runners) sets SIGINT to
@@ -26,9 +30,11 @@ SUITE_VOICE = "en-us"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def private_cache(tmp_path_factory):
+def suite_cache(request, tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "COACH_VOICE")}
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    kept = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    folder = kept.mkdir("coach-suite-cache") if kept else tmp_path_factory.mktemp("cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
     os.environ["COACH_VOICE"] = SUITE_VOICE
     yield
     for key, value in saved.items():
@@ -50,3 +56,9 @@ def piper_env(piper_cache) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "COACH_VOICE"}
     env["XDG_CACHE_HOME"] = piper_cache
     return env
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the test's fixtures: may it start a PulseAudio server (tests/pulse.py)?"""
+    pulse.realtime_test = item.get_closest_marker("realtime") is not None

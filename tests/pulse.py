@@ -22,6 +22,10 @@ from pathlib import Path
 import numpy as np
 
 RATE = 22050
+# Whether the test now running is marked `realtime` (conftest.py sets it; None outside pytest,
+# as in the benchmarks). A server is refused to an unmarked test, so `-m "not realtime"` never
+# plays in real time.
+realtime_test: bool | None = None
 
 
 class PulseServer:
@@ -44,6 +48,8 @@ class PulseServer:
         return env
 
     def start(self) -> PulseServer:
+        if realtime_test is False:
+            raise RuntimeError("a test that plays through PulseAudio needs @pytest.mark.realtime")
         (self.dir / "rt").mkdir(mode=0o700)
         (self.dir / "home").mkdir()
         self.proc = subprocess.Popen(

@@ -7,8 +7,8 @@ import itertools
 import statistics
 from collections import Counter
 
-from coach.script.compiler import sentences
 from coach.script.routine import Routine
+from coach.script.spoken import sentences
 from coach.script.techniques import STILL
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import Timeline

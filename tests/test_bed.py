@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from command import coach
 
 from coach.errors import CoachError
 from coach.files.export import export
@@ -107,6 +107,7 @@ def test_the_bed_fades_out_under_the_end(bed):
     assert abs(bed[-1]) < 1e-3
 
 
+@pytest.mark.slow
 def test_a_long_file_decoded_again_each_pass_sounds_the_same(
     rough_loop, bed, tmp_path, monkeypatch
 ):
@@ -132,16 +133,9 @@ def test_a_file_too_short_to_crossfade_is_one_line(tmp_path):
 
 def test_real_guide_holds_the_bed_down_between_sentences(rough_loop, tmp_path):
     routine = ["quick-relief", "--voice", "en-us", "--no-safety"]
-    coach = [sys.executable, "-m", "coach"]
-    shown = subprocess.run(
-        [*coach, "preview", *routine, "--format", "json"], capture_output=True, text=True
-    )
-    events = json.loads(shown.stdout)["events"]
+    events = json.loads(coach("preview", *routine, "--format", "json").stdout)["events"]
     out = tmp_path / "guide.wav"
-    done = subprocess.run(
-        [*coach, "export", *routine, "--music", str(rough_loop), "-o", str(out)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    done = coach("export", *routine, "--music", str(rough_loop), "-o", str(out))
     assert done.returncode == 0, done.stderr
     x = decode(out)
     gaps = [(a["end_sample"], b["start_sample"]) for a, b in itertools.pairwise(events)]

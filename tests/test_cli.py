@@ -1,32 +1,24 @@
-"""The command line as a user meets it: `coach list`, `check`, `preview`, `voices`, and --help."""
+"""The command line as a user meets it: `coach list`, `check`, `preview`, `voices`, and --help.
+
+Run in this process (tests/command.py) where text and exit code are all a test reads; the last
+tests start the installed `coach` itself, for what only a real process shows."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from command import coach
 
 from coach.timeline import SAMPLE_RATE as S
 
 BUILTINS = ["classic-back", "quick-relief", "self-massage"]
 MINUTES = {"classic-back": 20, "quick-relief": 5, "self-massage": 10}
-
-
-def coach(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=os.environ,
-        timeout=120,
-    )
 
 
 def timeline(*args: str) -> dict:
@@ -213,12 +205,7 @@ def test_voices_lists_english_and_german():
 def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path):
     not_a_folder = tmp_path / "cache"
     not_a_folder.write_text("")
-    result = subprocess.run(
-        [sys.executable, "-m", "coach", "preview", "quick-relief", "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, XDG_CACHE_HOME=str(not_a_folder)),
-    )
+    result = coach("preview", "quick-relief", "--format", "json", XDG_CACHE_HOME=str(not_a_folder))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == timeline("quick-relief")
 
@@ -243,3 +230,34 @@ def test_a_bad_voice_in_a_file_names_the_file(tmp_path):
     assert result.stderr.splitlines() == [
         f"coach: {bad}: unknown voice 'nosuchvoice': `coach voices` lists the voices"
     ]
+
+
+# The installed command itself, as a shell starts it.
+INSTALLED = str(Path(sys.executable).with_name("coach"))
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "first_words"),
+    [
+        (["list"], 0, ""),
+        (["preview", "clasic-back"], 2, 'coach: unknown routine "clasic-back"'),
+        (
+            ["preview", "classic-back", "--rate", "301"],
+            2,
+            "coach preview: Invalid value for '--rate'",
+        ),
+        (["play"], 2, "coach play: Missing argument 'ROUTINE'."),
+    ],
+)
+def test_the_installed_command_gives_the_same_text_and_exit_code(args, code, first_words):
+    real = subprocess.run([INSTALLED, *args], capture_output=True, text=True, timeout=120)
+    assert real.returncode == code
+    in_process = coach(*args)
+    assert (real.returncode, real.stdout, real.stderr) == (
+        in_process.returncode,
+        in_process.stdout,
+        in_process.stderr,
+    )
+    if code:
+        (line,) = real.stderr.splitlines()
+        assert line.startswith(first_words) and "Traceback" not in line

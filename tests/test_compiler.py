@@ -11,14 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coach.errors import RoutineError
-from coach.script.compiler import (
-    HEADS_UP_LEAD,
-    PAUSE,
-    compile_routine,
-    scale_steps,
-    shortest_minutes,
-)
+from coach.script.compiler import compile_routine, shortest_minutes
+from coach.script.fitter import HEADS_UP_LEAD
+from coach.script.layout import PAUSE
 from coach.script.routine import Coaching, Reminder, Routine, Step
+from coach.script.scaling import scale_steps
 from coach.script.techniques import LIBRARY
 from coach.sound.cues import Cues
 from coach.sound.speech import Estimate, Speech

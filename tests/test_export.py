@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mutagen.id3 import ID3, CTOCFlags
+from routines import NO_REPEATS, routine_toml, step_table
 
 from coach.errors import CoachError
 from coach.files.export import FORMATS, export
@@ -279,28 +280,14 @@ def test_interrupted_export_keeps_the_old_file_and_leaves_no_partial(tmp_path, s
 
 # The whole path: a routine file -> `coach export` (real espeak-ng, real ffmpeg) -> the file.
 
-ROUTINE = """\
-title = "Short test"
-rate = 140
-
-[coaching]
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "back"
-duration = "0:25"
-say = "Glide up beside the spine."
-
-[[steps]]
-technique = "petrissage"
-area = "shoulders"
-duration = "0:35"
-title = "Shoulder kneading"
-say = "Knead the shoulder."
-reminders = [{ at = "15s", say = "Switch sides." }]
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "back", "0:25", "Glide up beside the spine."),
+    step_table("petrissage", "shoulders", "0:35", "Knead the shoulder.", title="Shoulder kneading",
+               reminders=[{"at": "15s", "say": "Switch sides."}]),
+    title="Short test",
+    coaching=NO_REPEATS,
+    rate=140,
+)  # fmt: skip
 OPTIONS = ["--no-safety", "--rate", "150", "--voice", "en-us"]
 
 
@@ -404,6 +391,7 @@ def test_mp3_has_the_previewed_chapters_length_and_loudness(routine, preview, tm
     assert peak <= -1.0
 
 
+@pytest.mark.slow
 def test_loudness_option_sets_the_level(routine, tmp_path):
     out = tmp_path / "guide.m4b"
     run_export(routine, out, "--loudness", "-16", "--transcript", "none")

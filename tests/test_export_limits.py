@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from command import coach
 from mutagen.id3 import ID3, CTOCFlags
-from test_cli import coach, timeline
+from routines import routine_toml, step_table
+from test_cli import timeline
 
 from coach.errors import CoachError
 from coach.files.export import TOC_ENTRIES, WAV_MAX_SAMPLES, export
@@ -65,33 +67,17 @@ def test_an_mp3_with_300_chapters_nests_its_tables_of_contents(tmp_path):
     assert [c.sub_frames["TIT2"].text[0] for c in listed] == [s.title for s in tl.steps]
 
 
-QUIET = """\
-title = "Three hundred steps"
-[coaching]
-partner = false
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-"""
-
-
+@pytest.mark.slow
 def test_coach_export_writes_a_300_step_routine_as_an_mp3_with_every_chapter(tmp_path):
     # Through the real command line. Five titles in turn keep the speech to a few phrases.
     names = [("Glide", "effleurage"), ("Knead", "petrissage"), ("Press", "friction"),
              ("Circle", "effleurage"), ("Rest", "rest")]  # fmt: skip
     steps = [
-        f'[[steps]]\ntechnique = "{technique}"\narea = "back"\nduration = 5\n'
-        f'title = "{title}"\nsay = "Keep going."\n'
+        step_table(technique, "back", 5, "Keep going.", title=title)
         for title, technique in (names[k % 5] for k in range(300))
     ]
     routine = tmp_path / "many.toml"
-    routine.write_text(QUIET + "\n".join(steps))
+    routine.write_text(routine_toml(*steps, title="Three hundred steps"))
     out = tmp_path / "guide.mp3"
     done = coach("export", str(routine), "-o", str(out))
     assert done.returncode == 0, done.stderr

@@ -11,32 +11,21 @@ import sys
 
 import numpy as np
 import pytest
+from routines import NO_REPEATS, routine_toml, step_table
 from test_export import EVENTS, TL, decode, onsets
 
 from coach.files.export import MAX_LOUDNESS, export
 from coach.timeline import SAMPLE_RATE as R
 
-GUIDE = """\
-title = "Loudness test"
-rate = 140
-
-[coaching]
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "back"
-duration = "0:30"
-say = "Glide up beside the spine, then let your hands come back down."
-
-[[steps]]
-technique = "petrissage"
-area = "shoulders"
-duration = "0:40"
-say = "Knead the shoulder: lift, squeeze and roll."
-reminders = [{ at = "20s", say = "Switch sides, and keep breathing slowly." }]
-"""
+GUIDE = routine_toml(
+    step_table("effleurage", "back", "0:30",
+               "Glide up beside the spine, then let your hands come back down."),
+    step_table("petrissage", "shoulders", "0:40", "Knead the shoulder: lift, squeeze and roll.",
+               reminders=[{"at": "20s", "say": "Switch sides, and keep breathing slowly."}]),
+    title="Loudness test",
+    coaching=NO_REPEATS,
+    rate=140,
+)  # fmt: skip
 OPTIONS = ["--voice", "en-us", "--no-safety", "--transcript", "none"]
 
 
@@ -65,6 +54,7 @@ def folder(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", [-19, -16])
 @pytest.mark.parametrize("fmt", ["mp3", "m4a", "ogg", "flac"])
 def test_every_format_meets_its_target_with_true_peaks_under_minus_1(folder, fmt, target):
@@ -86,6 +76,7 @@ MUSIC = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("music", ["pink", "clicks"])
 @pytest.mark.parametrize("fmt", ["wav", "m4a", "mp3", "ogg"])
 def test_the_loudest_target_with_music_keeps_true_peaks_under_minus_1(folder, music, fmt):

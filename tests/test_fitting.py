@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from command import coach
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from script_rules import (
@@ -19,12 +20,13 @@ from script_rules import (
     crowded,
     title_echoes,
 )
-from test_cli import coach
 
 from coach.errors import RoutineError
 from coach.resources import cues_dir
-from coach.script.compiler import PAUSE, compile_routine, sentences, shortest_minutes
+from coach.script.compiler import compile_routine, shortest_minutes
+from coach.script.layout import PAUSE
 from coach.script.routine import Coaching, Reminder, Routine, Step, builtin_routines, load_routine
+from coach.script.spoken import sentences
 from coach.script.techniques import LIBRARY
 from coach.sound.cues import Cues
 from coach.sound.speech import Estimate, Speech

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coach.script.compiler import sentences
 from coach.script.routine import MAX_FILE_BYTES, english_lines, load_routine
+from coach.script.spoken import sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_BOUND = 200_000_000  # bytes of address space: `coach check` needs about 150 MB of it
@@ -284,6 +284,7 @@ def test_music_from_a_device_is_not_called_missing(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_building_the_package_gives_no_license_deprecation_warning(tmp_path):
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],

@@ -3,11 +3,10 @@ routine with only warnings is valid, and `--strict` makes warnings fail."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from command import coach
 
 from coach.script.lint import lint
 from coach.script.routine import builtin_routines, load_routine
@@ -123,12 +122,6 @@ def test_a_negated_spine_and_a_softened_lower_back_are_fine(tmp_path):
         "Glide up beside the spine, never on it.", "Stroke lightly, not on the spine."
     )
     assert warnings_for(tmp_path, text) == []
-
-
-def coach(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_check_prints_warnings_exits_0_and_strict_exits_1(tmp_path):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from phrases import NOISE_PAD, at_16k, pcm16, say, with_noise
 from pulse import RATE, PulseRoom
+from routines import routine_toml, step_table
 from test_player import first_sound, pitch
 from tones import CUE_HZ, step_hz
 from voice_session import voice_timeline
@@ -160,6 +161,7 @@ def heard(capture, t0: float, said) -> str:
 # (its own words end 1.2 s into a step, its mid-step tone sounds halfway): a line that starts
 # within 0.5 s of the coach's sound is dropped by design, and a loaded machine may act a few
 # hundred milliseconds late, moving the next step's words.
+@pytest.mark.realtime
 def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
     # 3 steps of 12 s; "Coach, next." 3 s into step 1 and again into step 2.
     code, out, capture, t0, said, ended = run_session(
@@ -182,6 +184,7 @@ def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
     assert abs((ended - t0) - (spent + 12.0)) < 0.5, (ended - t0, spent)
 
 
+@pytest.mark.realtime
 def test_pause_and_resume_by_voice(room):
     # 2 steps of 10 s; "pause" 2.5 s in, "resume" 4 s later: step 2 starts that much later.
     code, _, capture, t0, said, _ = run_session(
@@ -208,6 +211,7 @@ def echoing_room():
     server.stop()
 
 
+@pytest.mark.realtime
 def test_own_voice_and_distractors_change_nothing(echoing_room):
     # The coach itself says "Coach, next." at every step, its output loops into the
     # microphone, and people talk in the gaps: nothing may be taken for a command.
@@ -235,31 +239,15 @@ def step_onsets_at(capture, onset: int) -> bool:
     return step >= 1 and abs(hz - step_hz(step)) < 30
 
 
-ROUTINE = """
-title = "One short step"
-[coaching]
-partner = false
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 20
-say = "Long slow strokes."
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "upper back", 20, "Long slow strokes."), title="One short step"
+)
 
 
 COACH_PLAY = [sys.executable, "-m", "coach", "play"]
 
 
+@pytest.mark.realtime
 def test_no_microphone_is_one_line_and_the_session_goes_on(room, tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(ROUTINE)

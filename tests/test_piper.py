@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from routines import routine_toml, step_table
 
 from coach.sound import piper
 from coach.sound.piper import SILENCE, PiperSpeech, bundled_voice, resample
@@ -236,6 +237,7 @@ def test_a_warm_preview_imports_neither_onnxruntime_nor_numpy(piper_env):
     assert result.stderr.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_export_with_the_neural_voice_keeps_onsets_transcript_and_loudness(piper_env, tmp_path):
     t = timeline(piper_env)
     wav = tmp_path / "guide.wav"
@@ -266,27 +268,16 @@ def test_export_with_the_neural_voice_keeps_onsets_transcript_and_loudness(piper
     assert lufs == pytest.approx(-19, abs=1) and peak <= -1.0
 
 
-SHORT = """
-title = "Two short steps"
-[coaching]
-safety_notice = false
-heads_up = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 30
-say = "Long slow strokes. Keep your hands soft. Breathe out slowly."
-
-[[steps]]
-technique = "rest"
-area = "whole back"
-duration = 30
-say = "Rest your hands. Stay still."
-"""
+# Short, and with one line where the coach has several of its own: 29 phrases to make cold
+# (50 with the coach's defaults), still seconds of synthesis, so the bar shows its time left.
+SHORT = routine_toml(
+    step_table("effleurage", "upper back", 30, "Long slow strokes."),
+    step_table("rest", "whole back", 30, "Rest your hands."),
+    title="Two short steps",
+    phrases={"safety": ["Stop if anything hurts."], "check_ins": ["How is the pressure?"],
+             "posture": ["Stand easy."], "next": "Next: {title}.", "halfway": "Halfway.",
+             "ending": "That's all."},
+)  # fmt: skip
 
 
 def stderr_on_a_terminal(routine: Path, env: dict[str, str]) -> str:
@@ -313,6 +304,7 @@ def stderr_on_a_terminal(routine: Path, env: dict[str, str]) -> str:
     return shown.decode()
 
 
+@pytest.mark.slow
 def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(piper_env, tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(SHORT)

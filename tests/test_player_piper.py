@@ -13,40 +13,23 @@ import wave
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
+from routines import QUIET, routine_toml, step_table
 from test_player import first_sound
 
 from coach.sound import piper
 
 pytestmark = [
+    pytest.mark.realtime,
     pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="needs pulseaudio"),
     pytest.mark.skipif(bool(piper.available()), reason="needs piper-tts (make setup)"),
 ]
 
-ROUTINE = """
-title = "Two short steps, neural voice"
-[coaching]
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 20
-say = "Long, slow strokes. Breathe out."
-
-[[steps]]
-technique = "rest"
-area = "whole back"
-duration = 20
-say = "Rest your hands."
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "upper back", 20, "Long, slow strokes. Breathe out."),
+    step_table("rest", "whole back", 20, "Rest your hands."),
+    title="Two short steps, neural voice",
+    coaching=QUIET | {"partner": True},
+)
 
 
 @pytest.fixture(scope="module")

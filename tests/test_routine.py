@@ -8,8 +8,9 @@ import pytest
 
 from coach.errors import CoachError, RoutineError
 from coach.resources import cues_dir
-from coach.script.routine import builtin_routines, find_routine, load_routine, parse_duration
+from coach.script.routine import builtin_routines, find_routine, load_routine
 from coach.script.techniques import LIBRARY
+from coach.script.values import parse_duration
 from coach.timeline import SAMPLE_RATE
 
 SR = SAMPLE_RATE

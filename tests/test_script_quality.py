@@ -15,8 +15,9 @@ from script_rules import (
     title_echoes,
 )
 
-from coach.script.compiler import CHECK_INS, POSTURE, compile_routine
+from coach.script.compiler import compile_routine
 from coach.script.routine import builtin_routines, find_routine, load_routine
+from coach.script.spoken import CHECK_INS, POSTURE
 from coach.sound.cues import Cues
 from coach.sound.speech import Speech
 from coach.timeline import SAMPLE_RATE as S

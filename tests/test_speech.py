@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from coach.cache import read_clip
+from coach.script.routine import RATE_RANGE
 from coach.sound.speech import (
     AMPLITUDE,
     SILENCE,
@@ -51,6 +52,7 @@ def trimmed(x: np.ndarray) -> np.ndarray:
     return x[loud[0] : loud[-1] + 1]
 
 
+@pytest.mark.slow
 def test_every_clip_holds_its_own_phrase_over_300_parallel_syntheses(speech):
     lengths = speech.lengths(PHRASES)
     assert speech.synthesized == len(PHRASES) == 300
@@ -242,3 +244,12 @@ def test_estimate_is_close_to_real_speech_on_average(speech):
     ratios = [guess[t] / real[t] for t in PHRASES[:30]]
     assert 0.8 < sum(ratios) / len(ratios) < 1.25
     assert all(0.6 < r < 1.7 for r in ratios)
+
+
+@pytest.mark.parametrize("rate", [RATE_RANGE[0] - 1, RATE_RANGE[1] + 1, 450])
+def test_espeak_takes_the_routine_rate_range_and_no_other(tmp_path, rate):
+    low, high = RATE_RANGE
+    assert Speech(rate=low, cache_dir=tmp_path).rate == low
+    assert Speech(rate=high, cache_dir=tmp_path).rate == high
+    with pytest.raises(SpeechError, match=f"rate {rate} is out of range: use {low} to {high} "):
+        Speech(rate=rate, cache_dir=tmp_path)

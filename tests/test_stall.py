@@ -23,6 +23,7 @@ import wave
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
+from routines import QUIET, routine_toml, step_table
 from test_player import first_sound
 from tones import INSTRUCTION, tone_clip, tone_timeline
 
@@ -32,37 +33,13 @@ from coach.live.player import AHEAD, DEVICE_BLOCK, DRIFT, KEEP_GAP, DeviceClock,
 MS = RATE // 1000
 STALL = 1.0
 LONG_PHRASE = "Glide both hands up beside the spine and fan them out across the shoulders"
-ROUTINE = f"""
-title = "Stalls"
-[coaching]
-safety_notice = false
-cautions = false
-tempo = false
-heads_up = false
-halfway = false
-countdown = false
-check_in_first = false
-check_in_every = false
-posture_every = false
-
-[[steps]]
-technique = "effleurage"
-area = "upper back"
-duration = 10
-say = "Long slow strokes."
-
-[[steps]]
-technique = "effleurage"
-area = "whole back"
-duration = 16
-say = "{LONG_PHRASE} without lifting"
-
-[[steps]]
-technique = "rest"
-area = "whole back"
-duration = 20
-say = "Rest your hands."
-"""
+ROUTINE = routine_toml(
+    step_table("effleurage", "upper back", 10, "Long slow strokes."),
+    step_table("effleurage", "whole back", 16, f"{LONG_PHRASE} without lifting"),
+    step_table("rest", "whole back", 20, "Rest your hands."),
+    title="Stalls",
+    coaching=QUIET | {"partner": True},
+)
 
 
 def stall_times(timeline) -> tuple[float, float]:
@@ -170,6 +147,7 @@ def onset(written: np.ndarray, event) -> int:
     return event.start + int(np.argmax(np.abs(written[event.start : event.end]) > 300))
 
 
+@pytest.mark.realtime
 def test_every_sound_after_a_stall_is_back_on_time(stalled):
     s = stalled
     assert s.code == 0, s.err
@@ -196,6 +174,7 @@ def test_every_sound_after_a_stall_is_back_on_time(stalled):
     assert int(done[1]) >= 2 and float(done[2]) >= 2 * STALL - 0.2, done[0]
 
 
+@pytest.mark.realtime
 def test_a_phrase_cut_by_a_stall_is_heard_whole(stalled):
     s = stalled
     (phrase,) = [e for e in s.timeline.events if e.text.startswith(LONG_PHRASE)]

@@ -10,22 +10,13 @@ import wave
 from pathlib import Path
 
 import pytest
+from command import coach
 
 from coach.sound.speech import espeak_available
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
 
 STEP = 'technique = "effleurage"\narea = "back"\nduration = "1m"\nsay = "Glide slowly."\n'
-
-
-def coach(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, **env),
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("voice", ["en-gb", "en-us", "en", "English (America)", "gmw/en-gb-x-rp"])
@@ -91,6 +82,7 @@ def read_wav(path: Path) -> bytes:
         return f.readframes(f.getnframes())
 
 
+@pytest.mark.slow
 def test_a_truncated_cache_entry_is_made_again_and_the_export_is_identical(tmp_path):
     clean, again = tmp_path / "clean.wav", tmp_path / "again.wav"
     cache = tmp_path / "cache"

@@ -8,7 +8,7 @@ step), the framed `Timeline` out. The framed timeline is what preview, play and 
 - The first sound is `LEAD_IN` after sample 0: Bluetooth and phone players often swallow the
   first 100-300 ms of a file.
 - The massage keeps its own clock: its steps and events move by `massage_start`, unchanged
-  otherwise, so `--minutes` still sets the massage's length and the halfway bell is the
+  otherwise, so a chosen length in minutes is still the massage's, and the halfway bell is the
   massage's halfway.
 - A question in the pre-roll is followed by `ANSWER` of silence, for the partner's answer.
 - The aftercare follows the closing gong after a short rest.
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from coach.script.compiler import SpeechLengths
-from coach.script.routine import Routine
+from coach.script.layout import SpeechLengths
+from coach.script.model import Routine
 from coach.script.safety import Line, aftercare, pre_roll
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 

@@ -20,9 +20,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from coach.script.routine import Routine, field_lines
+from coach.script.model import Routine
 from coach.script.safety import firm, is_tapotement, pressure_of
 from coach.script.techniques import LIBRARY, Technique
+from coach.script.toml_lines import field_lines
 from coach.timeline import SAMPLE_RATE, clock
 
 S = SAMPLE_RATE
@@ -55,62 +56,14 @@ class SafetyWarning:
         return f"{self.path}:{self.line}: warning: {self.what}; {self.why}; {self.todo}"
 
 
+# A finding before it has a line: (key path or line, what, why, todo).
+Finding = tuple[tuple | int, str, str, str]
+
+
 def lint(routine: Routine, text: str) -> list[SafetyWarning]:
     """Every safety warning for `routine`, loaded from the file whose text is `text`."""
     at = field_lines(text)
-    found: list[tuple[tuple | int, str, str, str]] = []  # (key path or line, what, why, todo)
-
-    for i, step in enumerate(routine.steps):
-        technique = routine.techniques[step.technique]
-        name = f"step {step.index} ({step.title})"
-        if _LOWER_BACK.search(step.area) and firm(step, technique):
-            how = "tapotement" if is_tapotement(technique) else "more than light pressure"
-            found.append((
-                ("steps", i, "area"),
-                f"{name}: {how} over the {step.area}",
-                "the kidneys sit below the ribs, poorly protected",
-                "keep the lower back to light strokes, or work higher up",
-            ))  # fmt: skip
-        vibration = _VIBRATION.search(f"{technique.name} {technique.label}")
-        if vibration and step.duration > VIBRATION_MAX:
-            found.append((
-                ("steps", i, "duration"),
-                f"{name}: {clock(step.duration)} of vibration",
-                "vibration stays about 10 s on a spot, and a few spots are enough",
-                f"shorten it to {clock(VIBRATION_MAX)} or less",
-            ))  # fmt: skip
-        if is_tapotement(technique) and step.duration > TAPOTEMENT_MAX:
-            found.append((
-                ("steps", i, "duration"),
-                f"{name}: {clock(step.duration)} of tapotement",
-                "percussion is meant to be brief, and longer it irritates",
-                f"shorten it to {clock(TAPOTEMENT_MAX)} or less",
-            ))  # fmt: skip
-        if step.duration > LONG_STEP and not step.reminders:
-            found.append((
-                ("steps", i, "duration"),
-                f"{name}: {clock(step.duration)} of {technique.label.lower()} with no reminder",
-                "with nothing said for this long, pressure and attention drift",
-                'add a reminder, like { at = "2m30s", say = "Ease off a little." }',
-            ))  # fmt: skip
-
-    for where, who, said in _words(routine):
-        if (m := _ON_SPINE.search(said)) and not _NEGATED.search(said[: m.start()]):
-            found.append((
-                where,
-                f'{who}: says "{m.group(0)}"',
-                "pressing on the spine presses bone and nerves",
-                "work beside the spine, never on it",
-            ))  # fmt: skip
-        pressure = pressure_of(said)
-        if pressure is not None and pressure > PRESSURE_MAX:
-            found.append((
-                where,
-                f"{who}: asks for {pressure} out of 10",
-                f"above {PRESSURE_MAX} the body braces and soreness follows",
-                f"ask for {PRESSURE_MAX} out of 10 at most",
-            ))  # fmt: skip
-
+    found = [*_step_findings(routine), *_word_findings(routine)]
     if routine.coaching.partner and not _checks_in_early(routine):
         found.append((
             ("coaching", "check_in_first"),
@@ -118,12 +71,68 @@ def lint(routine: Routine, text: str) -> list[SafetyWarning]:
             "a partner often won't say it is too firm unless asked",
             'set check_in_first = "4m" or less under [coaching]',
         ))  # fmt: skip
-
     warnings = [
         SafetyWarning(routine.path, at(*where) if isinstance(where, tuple) else where, *rest)
         for where, *rest in found
     ]
     return sorted(warnings, key=lambda w: w.line)
+
+
+def _step_findings(routine: Routine) -> Iterator[Finding]:
+    """What each step's technique, area and length call for."""
+    for i, step in enumerate(routine.steps):
+        technique = routine.techniques[step.technique]
+        name = f"step {step.index} ({step.title})"
+        if _LOWER_BACK.search(step.area) and firm(step, technique):
+            how = "tapotement" if is_tapotement(technique) else "more than light pressure"
+            yield (
+                ("steps", i, "area"),
+                f"{name}: {how} over the {step.area}",
+                "the kidneys sit below the ribs, poorly protected",
+                "keep the lower back to light strokes, or work higher up",
+            )  # fmt: skip
+        vibration = _VIBRATION.search(f"{technique.name} {technique.label}")
+        if vibration and step.duration > VIBRATION_MAX:
+            yield (
+                ("steps", i, "duration"),
+                f"{name}: {clock(step.duration)} of vibration",
+                "vibration stays about 10 s on a spot, and a few spots are enough",
+                f"shorten it to {clock(VIBRATION_MAX)} or less",
+            )  # fmt: skip
+        if is_tapotement(technique) and step.duration > TAPOTEMENT_MAX:
+            yield (
+                ("steps", i, "duration"),
+                f"{name}: {clock(step.duration)} of tapotement",
+                "percussion is meant to be brief, and longer it irritates",
+                f"shorten it to {clock(TAPOTEMENT_MAX)} or less",
+            )  # fmt: skip
+        if step.duration > LONG_STEP and not step.reminders:
+            yield (
+                ("steps", i, "duration"),
+                f"{name}: {clock(step.duration)} of {technique.label.lower()} with no reminder",
+                "with nothing said for this long, pressure and attention drift",
+                'add a reminder, like { at = "2m30s", say = "Ease off a little." }',
+            )  # fmt: skip
+
+
+def _word_findings(routine: Routine) -> Iterator[Finding]:
+    """What the routine's own words ask for: work on the spine, too much pressure."""
+    for where, who, said in _words(routine):
+        if (m := _ON_SPINE.search(said)) and not _NEGATED.search(said[: m.start()]):
+            yield (
+                where,
+                f'{who}: says "{m.group(0)}"',
+                "pressing on the spine presses bone and nerves",
+                "work beside the spine, never on it",
+            )  # fmt: skip
+        pressure = pressure_of(said)
+        if pressure is not None and pressure > PRESSURE_MAX:
+            yield (
+                where,
+                f"{who}: asks for {pressure} out of 10",
+                f"above {PRESSURE_MAX} the body braces and soreness follows",
+                f"ask for {PRESSURE_MAX} out of 10 at most",
+            )  # fmt: skip
 
 
 def _own(routine: Routine) -> Iterator[Technique]:

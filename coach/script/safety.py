@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.script.routine import Routine, Step
+from coach.script.model import Routine, Step
 from coach.script.techniques import BALL_SPINE, SPINE, Technique
 
 # -- The pre-roll ----------------------------------------------------------------------------

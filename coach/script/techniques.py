@@ -161,10 +161,11 @@ _TECHNIQUES = (
 
 LIBRARY: dict[str, Technique] = {t.name: t for t in _TECHNIQUES}
 
-# How `--minutes` may stretch or shrink a step of each technique, in seconds (min, max); None: no
-# limit. Tapotement is brief (about a minute at most); vibration stays at most ten seconds on a
-# spot, so about four spots a step; oil needs time to warm and spread; contact needs a few
-# breaths. A step the author wrote outside these limits keeps its own length on that side.
+# How scaling to a new length may stretch or shrink a step of each technique, in seconds
+# (min, max); None: no limit. Tapotement is brief (about a minute at most); vibration stays at
+# most ten seconds on a spot, so about four spots a step; oil needs time to warm and spread;
+# contact needs a few breaths. A step the author wrote outside these limits keeps its own
+# length on that side.
 SECONDS: dict[str, tuple[int | None, int | None]] = {
     "tapotement": (None, 60),
     "vibration": (None, 40),

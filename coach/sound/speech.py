@@ -35,12 +35,11 @@ from typing import Protocol
 
 from coach.cache import cache_root, read_clip, store, store_clip
 from coach.errors import CoachError
+from coach.script.model import RATE_RANGE
 from coach.timeline import SAMPLE_RATE
 
 ENGINE = "espeak-ng"
 DEFAULT_RATE = 120  # words a minute: massage narration runs at 100-120
-# espeak-ng clamps rates below 80 and garbles rates above 450 (a word comes out as a chirp).
-MIN_RATE, MAX_RATE = 80, 450
 # espeak's default amplitude (100) peaked at -1.7 dBFS on 12 phrases and reaches 0 dBFS on
 # others; at 60 the peak over 308 phrases was -6.4 dBFS. The renderer normalizes loudness later.
 AMPLITUDE = 60
@@ -323,9 +322,10 @@ class Speech(CachedSpeech):
         if binary is None:
             raise SpeechError("espeak-ng is not installed", need="install")
         self.rate = DEFAULT_RATE if rate is None else int(rate)
-        if not MIN_RATE <= self.rate <= MAX_RATE:
+        low, high = RATE_RANGE  # the routine's range: one for every way a rate is given
+        if not low <= self.rate <= high:
             raise SpeechError(
-                f"rate {self.rate} is out of range: use {MIN_RATE} to {MAX_RATE} words a minute"
+                f"rate {self.rate} is out of range: use {low} to {high} words a minute"
             )
         self._binary = binary
         info = _engine_info(binary, self._dir)

@@ -1,0 +1,122 @@
+"""What the coach says: its own lines (a routine's [phrases] may replace them), every text it
+may ask the speech engine for, and narration split into phrases."""
+
+from __future__ import annotations
+
+import re
+
+from coach.script.model import Routine
+from coach.script.safety import cautions_for
+from coach.script.techniques import PACE
+from coach.timeline import SAMPLE_RATE
+
+# The coach's own phrases; a routine's [phrases] table may replace each list.
+CHECK_INS = (
+    "Check in. Ask: how is the pressure, one to ten? Stay at six or below.",
+    "Ask your partner: more pressure, less, or just right?",
+    "Watch their breathing. If they tense up or hold their breath, ease off.",
+    "Ask if any spot feels tender. Go lighter there.",
+    "How does it feel? Ask, and adjust the pressure.",
+    "Look for a wince or a held breath. Both mean: lighter.",
+    "Ask: is there anywhere you'd like more time?",
+    "Check the pressure again: six out of ten is plenty.",
+)
+POSTURE = (
+    "Check your stance: feet apart, knees soft, back straight.",
+    "Lean your body weight into the stroke. Don't push with your arms.",
+    "Relax your shoulders, and keep breathing slowly yourself.",
+    "Keep your wrists straight and your hands soft.",
+    "Move your feet as you work, rather than reaching.",
+    "Soften your knees, and let your weight do the work.",
+    "Check your own breath: slow and easy.",
+    "If you kneel, keep a cushion under your knees.",
+)
+NEXT = ("Next: {title}.",)
+PROGRESS = (
+    "Move on to a new spot, a hand's width away.",
+    "Keep the same slow rhythm.",
+    "Take your time. There's no hurry.",
+    "Good. Keep going like this.",
+    "Let your hands follow the shape of the back.",
+    "Breathe out slowly, and let the work flow.",
+    "Notice where it feels tight, and linger there.",
+)
+ONE_MINUTE_LEFT = "About a minute more here."
+SESSION_END = ("That's the end of the session. Let them rest a moment, there's no rush.",)
+SELF_SESSION_END = ("That's the end of the session. Rest a moment, there's no rush.",)
+
+
+def sentences(text: str) -> list[str]:
+    """Split narration into phrases: each is its own clip, with a short pause between.
+
+    Phrases are sentences; a sentence of more than 25 words (about 11 s at 120 words a minute)
+    is cut at its commas, semicolons and colons, joining short clauses back up to 25 words, and
+    a clause still longer into even runs of at most 25 words. So no one clip is huge: a single
+    unpunctuated 500-word clip took 484 MB to normalize, 5000 words 3.86 GB.
+    """
+    limit = 25
+    phrases: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+        if len(sentence.split()) <= limit:
+            phrases += [sentence] if sentence else []
+            continue
+        run: list[str] = []
+        for clause in re.split(r"(?<=[,;:])\s+", sentence):
+            words = clause.split()
+            if run and len(run) + len(words) > limit:
+                phrases.append(" ".join(run))
+                run = []
+            while len(words) > limit:  # even runs: 60 words make 20 + 20 + 20, not 25 + 25 + 10
+                size = -(-len(words) // -(-len(words) // limit))
+                phrases.append(" ".join(words[:size]))
+                words = words[size:]
+            run += words
+        phrases.append(" ".join(run))
+    return phrases
+
+
+class Words:
+    """Every text the coach may say for a routine (its phrases, or the English defaults)."""
+
+    def __init__(self, routine: Routine, total: int):
+        self.routine = routine
+        phrases = routine.phrases
+        partner = routine.coaching.partner
+        self.check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
+        self.posture = tuple(phrases.get("posture") or POSTURE)
+        self.next = (phrases.get("next") or NEXT)[0]
+        self.ending = (phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END))[0]
+        custom = phrases.get("halfway")
+        self.halfway = custom[0] if custom else _halfway_text(total)
+
+    def heads_up(self, title: str) -> str:
+        return self.next.replace("{title}", title)
+
+    def pressure(self, technique) -> tuple[str, ...]:
+        return tuple(sentences(technique.pressure))
+
+    def tempo(self, technique, again: bool) -> tuple[str, ...]:
+        short = PACE.get(technique.name) if again else None
+        return tuple(sentences(short or technique.tempo))
+
+    def candidates(self) -> list[str]:
+        routine = self.routine
+        texts: list[str] = []
+        for i, step in enumerate(routine.steps):
+            technique = routine.techniques[step.technique]
+            texts += [f"{step.title}.", *sentences(step.say)]
+            texts += [self.heads_up(step.title)] if i else []
+            texts += [r.say for r in step.reminders]
+            texts += [*self.pressure(technique), *self.tempo(technique, False)]
+            texts += self.tempo(technique, True)
+            texts += [s for c in cautions_for(routine, i) for s in sentences(c)]
+        texts += [*self.check_ins, *self.posture, *PROGRESS, ONE_MINUTE_LEFT]
+        texts += [self.halfway, self.ending]
+        return list(dict.fromkeys(texts))
+
+
+def _halfway_text(duration: int) -> str:
+    left = duration / 2 / SAMPLE_RATE / 60
+    if left < 5 or left != int(left):
+        return "Halfway."
+    return f"Halfway. {int(left)} minutes to go."
