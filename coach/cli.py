@@ -20,6 +20,7 @@ from coach.errors import (
     CoachError,
     DeviceGone,
     NoDeviceError,
+    OutputError,
     PeakTooHigh,
     RoutineError,
     SpeechError,
@@ -568,8 +569,15 @@ def worded(error: CoachError) -> str:
             )
         case PeakTooHigh():
             return f"{error}: export it at a lower --loudness"
-        case ToolMissing(tool=tool, feature=feature):
-            return f"{tool} is not installed: install it (e.g. `make setup`) to use --{feature}"
+        case ToolMissing(tool=tool, feature="music"):
+            return f"{tool} is not installed: install it (e.g. `make setup`) to use --music"
+        case ToolMissing(tool=tool, feature="cues"):
+            return f"{tool} is not installed: install it (e.g. `make setup`)"
+        case ToolMissing():
+            return f"{error}: install it (e.g. `make setup`) or export to .wav"
+        case OutputError(remedy=remedy):
+            fix = {"file": "give a file name", "folder": "choose another"}.get(remedy)
+            return f"{error}: {fix or 'choose another place'} with -o"
         case StepOutOfRange(step=step, steps=steps):
             return f"--from-step {step} is out of range: this routine has steps 1 to {steps}"
         case BadKeys(key=str() as key, named=named):
