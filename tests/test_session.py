@@ -15,11 +15,12 @@ import time
 import numpy as np
 import pytest
 from pulse import RATE, PulseServer
-from test_player import first_sound
+from test_player import ROUTINE, first_sound
 from tones import CUE, CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone_clip, tone_session
 
-from coach.errors import StepOutOfRange
-from coach.session import LiveSession, State
+from coach.errors import RoutineError, StepOutOfRange, TooShort
+from coach.script.routine import find_routine
+from coach.session import PASTED, LiveSession, SessionSpec, State, build
 
 MS = RATE // 1000
 STEP_SECONDS = 1.5
@@ -127,3 +128,60 @@ def test_a_step_out_of_range_is_refused_before_playing():
     with pytest.raises(StepOutOfRange) as caught:
         LiveSession(tone_session(3, 1.0, from_step=4), sounds=tone_clip)
     assert (caught.value.step, caught.value.steps) == (4, 3)
+
+
+BUILTINS = ["classic-back", "quick-relief", "self-massage"]
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_a_routine_given_as_text_builds_what_its_file_builds(name):
+    text = find_routine(name).read_text(encoding="utf-8")
+    pasted = build(SessionSpec(text, minutes=9), estimate=True)
+    named = build(SessionSpec(name, minutes=9), estimate=True)
+    assert pasted.timeline.to_dict() == named.timeline.to_dict()
+    assert pasted.routine.path == PASTED
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("classic-back", 'technique = "petrissage"', 'technique = "petrisage"'),
+        ("quick-relief", "duration = ", 'duration = "ten" #'),
+        ("self-massage", "[[steps]]", "[[steps]]\nmystery = 1"),
+    ],
+)
+def test_a_pasted_routine_s_problems_keep_their_lines(tmp_path, name, old, new):
+    text = find_routine(name).read_text(encoding="utf-8").replace(old, new, 1)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RoutineError) as from_file:
+        build(SessionSpec(str(path)), estimate=True)
+    with pytest.raises(RoutineError) as from_text:
+        build(SessionSpec(text), estimate=True)
+    expected = [(PASTED, p.line, p.message) for p in from_file.value.problems]
+    assert [(p.path, p.line, p.message) for p in from_text.value.problems] == expected
+    assert from_file.value.problems[0].line == text[: text.index(new) + len(new)].count("\n") + 1
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_too_short_carries_the_shortest_length_that_fits(name):
+    with pytest.raises(TooShort) as caught:
+        build(SessionSpec(name, minutes=0.5), estimate=True)
+    shortest = caught.value.shortest_minutes
+    assert (caught.value.routine, caught.value.minutes) == (name, 0.5)
+    assert caught.value.problems and "--" not in str(caught.value)  # data, no flags
+    build(SessionSpec(name, minutes=shortest), estimate=True)
+    with pytest.raises(TooShort):
+        build(SessionSpec(name, minutes=shortest - 1), estimate=True)
+
+
+def test_notes_and_warnings_come_back_as_data(capfd):
+    text = ROUTINE.replace("partner = false", "partner = true")
+    text = text.replace('title = "Two short steps"', 'title = "Zwei"\nlanguage = "de"')
+    session = build(SessionSpec(text), estimate=True)
+    assert capfd.readouterr() == ("", "")  # nothing printed
+    (note,) = session.notes
+    assert note.startswith(f'warning: {PASTED}: language "de"') and "phrases.safety" in note
+    (warning,) = session.warnings
+    line = text[: text.index("check_in_first")].count("\n") + 1
+    assert str(warning).startswith(f"{PASTED}:{line}: warning: no pressure check-in")
