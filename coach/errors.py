@@ -1,5 +1,5 @@
 """Errors a user can act on. Each carries the data a front end needs to word it; the command
-line (coach/cli.py) prints them as plain lines, never as tracebacks, and is the only place
+line (coach/cli/) prints them as plain lines, never as tracebacks, and is the only place
 that names its own flags and make targets in them (`--minutes 9`, `make setup`).
 
     CoachError                 a problem the user can fix; str() is a complete message
