@@ -95,7 +95,6 @@ def build(
     from coach.script import compiler, framing
     from coach.script.compiler import compile_routine, shortest_minutes
     from coach.script.lint import lint
-    from coach.script.routine import english_lines
     from coach.sound.cues import Cues
     from coach.sound.speech import Estimate
 
@@ -103,12 +102,7 @@ def build(
     if spec.music is not None:  # a file that is not audio fails before any synthesis
         _bed(spec)
     warnings = tuple(lint(routine, text))
-    notes = []
-    if english := english_lines(routine):
-        notes.append(
-            f'warning: {routine.path}: language "{routine.language}", but the coach\'s own '
-            f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}"
-        )
+    notes = _language_notes(routine)
     rate = spec.rate or routine.rate
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
@@ -139,6 +133,19 @@ def build(
         shortest = shortest_minutes(routine, speech, cues, **options)
         raise TooShort(e.problems, routine.name, spec.minutes, shortest) from None
     return Session(spec, routine, speech, cues, timeline, tuple(notes), warnings)
+
+
+def _language_notes(routine: Routine) -> list[str]:
+    """A note naming the coach's own lines that stay English in a routine in another
+    language, if there are any."""
+    from coach.script.routine import english_lines
+
+    if not (english := english_lines(routine)):
+        return []
+    return [
+        f'warning: {routine.path}: language "{routine.language}", but the coach\'s own lines '
+        f"stay English; give them in the file (docs/routines.md): {', '.join(english)}"
+    ]
 
 
 def _speech(spec: SessionSpec, routine: Routine, rate: int | None, preferred: str | None):

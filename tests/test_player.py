@@ -244,6 +244,26 @@ def test_ctrl_c_stops_at_once_and_says_how_to_resume(pulse):
 
 
 @pytest.mark.realtime
+def test_sigterm_stops_at_once_like_q_and_exits_143(pulse):
+    recorder = pulse.record()
+    player = Player(["--steps", "3", "--step-seconds", "3"], pulse.env)
+    try:
+        time.sleep(max(0.0, first_sound(recorder) + 3.1 - time.monotonic()))
+        player.proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code, out, err = player.wait()
+    finally:
+        if player.proc.poll() is None:
+            player.proc.kill()
+        time.sleep(0.1)
+        capture = recorder.stop()
+    assert code == 143, err
+    assert "Stopped. To resume: coach play tones --from-step 2" in out
+    assert "Traceback" not in err
+    assert not capture.loud_between(capture.index_at(sent) + 100 * MS, len(capture.samples))
+
+
+@pytest.mark.realtime
 def test_q_quits_with_0_and_the_terminal_is_restored(pulse):
     code, out, err, _, _ = run_tones(pulse, ["--steps", "3"], actions=[(0.2, "q")])
     assert code == 0, err
