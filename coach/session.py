@@ -19,15 +19,18 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coach.errors import CoachError, RoutineError, SpeechError, TooShort
 from coach.live.controls import Control
 from coach.live.output import Output
-from coach.live.playback import step_start
 from coach.live.player import Player, State
 from coach.script.routine import Routine
-from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, Sounds
+from coach.sound import DEFAULT_LOUDNESS
 from coach.timeline import Timeline
+
+if TYPE_CHECKING:  # loaded where used: a warm preview builds without numpy (55 ms to load)
+    from coach.sound.render import ClipSource, Sounds
 
 __all__ = ["PASTED", "LiveSession", "Session", "SessionSpec", "State", "build", "sounds"]
 
@@ -204,14 +207,16 @@ def _bed(spec: SessionSpec) -> tuple[float, float]:
     return bed_level(Path(spec.music), spec.level + MUSIC_OFFSET_LU)
 
 
-def sounds(session: Session, ceiling_dbtp: float = CEILING_DBTP) -> Sounds:
+def sounds(session: Session, ceiling_dbtp: float | None = None) -> Sounds:
     """The session's clips at the spec's loudness, calibrated so the whole guide measures it
     (as `export` writes it: WAV and FLAC hold these very samples; lossy formats pass a lower
-    `ceiling_dbtp` for their codecs), with room left under the ceiling for the music's peaks.
-    The calibration is measured once, then cached."""
+    `ceiling_dbtp` for their codecs; None: CEILING_DBTP), with room left under the ceiling
+    for the music's peaks. The calibration is measured once, then cached."""
     from coach.sound.music import speech_ceiling
-    from coach.sound.render import calibrated
+    from coach.sound.render import CEILING_DBTP, Sounds, calibrated
 
+    if ceiling_dbtp is None:
+        ceiling_dbtp = CEILING_DBTP
     if session.spec.music is not None:
         ceiling_dbtp = speech_ceiling(ceiling_dbtp, _bed(session.spec)[1])
     made = Sounds(session.speech, session.cues, session.spec.level, ceiling_dbtp)
@@ -237,6 +242,8 @@ class LiveSession(Player):
         controls: Sequence[Control] = (),
         sounds: ClipSource | None = None,
     ) -> None:
+        from coach.live.playback import step_start
+
         self.session = session
         self._sounds = sounds
         begin = step_start(session.timeline, session.spec.from_step)

@@ -33,6 +33,14 @@ def test_importing_the_session_layer_loads_no_click():
     assert proc.returncode == 0, proc.stderr
 
 
+def test_importing_the_session_layer_loads_no_numpy():
+    """A warm preview never needs numpy (55 ms to load): the session layer loads the audio
+    side only where it is used."""
+    code = "import sys, coach.session; print('numpy' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
 @pytest.fixture
 def pulse(monkeypatch):
     server = PulseServer().start()

@@ -16,6 +16,7 @@ from coach.cli.options import (
     music_option,
     session_spec,
     timeline_options,
+    warn,
 )
 from coach.cli.play import play, run_live
 from coach.errors import (
@@ -113,6 +114,7 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     fmt_spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
     # The music is measured first: a file that is not audio fails before any synthesis.
     session = build_session(session_spec(routine, options, music=music, loudness=loudness))
+    warn(session)
     sounds = session_sounds(session, fmt_spec.ceiling_dbtp)
     args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
     args["music"] = Path(music) if music else None
@@ -191,6 +193,7 @@ def check(ctx, files, strict):
             click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {worded(e)}", err=True)
             failed = True
             continue
+        warn(session)
         warned = warned or bool(session.warnings)
         routine = session.routine
         click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")

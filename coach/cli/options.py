@@ -123,7 +123,7 @@ def build_session(
     before_synthesis: Callable[[], None] | None = None,
 ) -> Session:
     """`coach.session.build` with the command line around it: $COACH_VOICE, a progress bar on
-    a terminal, notes and warnings shown, and errors worded with the options that fix them
+    a terminal, notes shown, and errors worded with the options that fix them
     (`can_estimate`: the command has --estimate, so a speech failure may suggest it)."""
     from coach.session import build
 
@@ -146,9 +146,14 @@ def build_session(
         raise RoutineError(e.problems, hint + str(e.shortest_minutes)) from None
     for note in session.notes:
         click.echo(f"coach: {note}", err=True)
+    return session
+
+
+def warn(session: Session) -> None:
+    """The safety warnings, for the commands that play, write or check a routine (a preview
+    shows the script, not advice on it)."""
     for warning in session.warnings:
         click.echo(str(warning), err=True)
-    return session
 
 
 def _speech_hint(error, can_estimate: bool) -> str:

@@ -17,6 +17,7 @@ from coach.cli.options import (
     music_option,
     session_spec,
     timeline_options,
+    warn,
 )
 from coach.errors import CoachError, DeviceGone, NoDeviceError
 from coach.live.controls import KEY_ACTIONS
@@ -108,6 +109,7 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
         # The device is checked once the routine, music and voice are good, before any
         # synthesis (tens of seconds on a cold cache).
         session = build_session(spec, before_synthesis=output.check)
+        warn(session)
         controls = [Keyboard(keymap, enabled=not no_keys)]
         if listener:
             # The coach's own words go into the recognizer's model of what is not a command.

@@ -11,13 +11,14 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from coach.errors import NoDeviceError
 from coach.live.clock import DeviceClock
 from coach.timeline import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Device buffer: what still plays after a key press. 50 ms keeps controls well within 100 ms.
 LATENCY = 0.05

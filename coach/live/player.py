@@ -20,15 +20,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from coach.errors import ControlUnavailable, DeviceGone
 from coach.live.clock import Lag
 from coach.live.controls import Action, Control
 from coach.live.output import Output, SoundDeviceOutput
-from coach.live.playback import ACK, OwnSound, Playback
-from coach.sound.music import Music
-from coach.sound.render import ClipSource
 from coach.timeline import Timeline
+
+if TYPE_CHECKING:  # loaded on the player's thread: `import coach.session` stays without numpy
+    from coach.live.playback import OwnSound, Playback
+    from coach.sound.music import Music
+    from coach.sound.render import ClipSource
 
 # How often the player looks at the session when no action comes (an action or a step's
 # start wakes it at once): the status shows whole seconds, so 10 times a second is plenty.
@@ -86,7 +89,7 @@ def snapshot(timeline: Timeline, sample: int, status: str, volume_db: float, lag
     )
 
 
-Prepare = Callable[[], tuple[ClipSource, Music | None]]
+Prepare = Callable[[], "tuple[ClipSource, Music | None]"]
 
 
 class Player:
@@ -182,6 +185,8 @@ class Player:
 
     # -- the player thread --------------------------------------------------------------------
     def _run(self) -> None:
+        from coach.live.playback import OwnSound, Playback
+
         ending, error = "failed", None
         try:
             with contextlib.ExitStack() as stack:
@@ -231,6 +236,8 @@ class Player:
                 playback.act(action.name)
                 own.acted(action.name)
                 if action.acknowledge:
+                    from coach.live.playback import ACK
+
                     own.hold(playback.mix_in(ACK))
             if not self.output.alive():
                 self.output.stop(drain=False)
