@@ -193,3 +193,29 @@ def test_notes_and_warnings_come_back_as_data(capfd):
     (warning,) = session.warnings
     line = text[: text.index("check_in_first")].count("\n") + 1
     assert str(warning).startswith(f"{PASTED}:{line}: warning: no pressure check-in")
+
+
+@pytest.mark.realtime
+def test_a_subscriber_that_fails_ends_the_session_as_failed(pulse):
+    live = LiveSession(tone_session(3, 1.0), sounds=tone_clip)
+    broken = ValueError("the page went away")
+
+    def fail_at_step_2(state: State) -> None:
+        if state.step == 2:
+            raise broken
+
+    live.subscribe(fail_at_step_2)
+    assert live.state.status == "starting"
+    recorder = pulse.record()
+    live.start()
+    assert live.wait(0.5) is None  # still playing: step 2 starts 1 s in
+    assert live.wait(5) == "failed"
+    time.sleep(0.3)
+    capture = recorder.stop()
+    assert live.state.error is broken and live.state.step == 2
+    # It stopped as step 2 was heard: its tone cut short, nothing after it.
+    first, cue, second = capture.onsets()
+    assert [tone_of(capture, first), tone_of(capture, cue)] == [(1, 1), "cue"]
+    assert abs(second - first - RATE) <= 20 * MS
+    assert not capture.loud_between(second + INSTRUCTION, len(capture.samples))
+    assert len(capture.samples) > second + INSTRUCTION + RATE // 10

@@ -79,29 +79,13 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     """
     import shlex
 
-    from click.core import ParameterSource
-
     from coach.live.keys import Keyboard, parse_keymap
     from coach.live.output import SoundDeviceOutput
     from coach.session import LiveSession
 
     keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
     coach = invocation()
-    resume = [*coach, "play", routine]
-    for name in ("minutes", "voice", "rate"):
-        if options[name] is not None:
-            resume += [f"--{name}", str(options[name])]
-    resume += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
-    if music:
-        resume += ["--music", music]
-    if no_keys:
-        resume.append("--no-keys")
-    if listen:
-        resume.append("--listen")
-    # Keys bound on the command line go into the hint; $COACH_KEYS will still be set next time.
-    if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
-        resume += ["--keys", keys_spec]
-
+    resume = [*coach, "play", routine, *_again(options, music, no_keys, listen, keys_spec)]
     listener = _listener() if listen else None
     output = SoundDeviceOutput()
     spec = session_spec(routine, options, music=music, from_step=from_step)
@@ -121,6 +105,27 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     except NoDeviceError as e:  # none before synthesis, or gone since
         export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
         raise CoachError(f"{e}: connect one, or make an audio file with `{export}`") from None
+
+
+def _again(options: dict, music, no_keys: bool, listen: bool, keys_spec) -> list[str]:
+    """The options that play this session again, for the resume hint (without --from-step)."""
+    from click.core import ParameterSource
+
+    again = []
+    for name in ("minutes", "voice", "rate"):
+        if options[name] is not None:
+            again += [f"--{name}", str(options[name])]
+    again += [f"--{f.replace('_', '-')}" for f in ("no_safety", "ticks") if options[f]]
+    if music:
+        again += ["--music", music]
+    if no_keys:
+        again.append("--no-keys")
+    if listen:
+        again.append("--listen")
+    # Keys bound on the command line go into the hint; $COACH_KEYS will still be set next time.
+    if click.get_current_context().get_parameter_source("keys_spec") is ParameterSource.COMMANDLINE:
+        again += ["--keys", keys_spec]
+    return again
 
 
 class _Terminated(Exception):
