@@ -65,7 +65,8 @@ class Session:
     """A routine with the speech, cues and timeline built for a spec. `timeline` is framed:
     lead-in, pre-roll, the massage, aftercare. `notes`: what the user should know about how
     it was made (a voice for another language, lines left in English), one sentence each;
-    `warnings`: the safety lint's, each with its file and line."""
+    `warnings`: the safety lint's, each with its file and line. A timeline made by hand (test
+    tones) has no routine, speech or cues; its LiveSession gets its `sounds`."""
 
     spec: SessionSpec
     routine: Routine | None

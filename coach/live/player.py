@@ -187,7 +187,7 @@ class Player:
     def _run(self) -> None:
         from coach.live.playback import OwnSound, Playback
 
-        ending, error = "failed", None
+        error = None
         try:
             with contextlib.ExitStack() as stack:
                 clip, bed = self._prepare()
@@ -258,8 +258,9 @@ class Player:
         state = snapshot(self.timeline, sample, status, playback.volume_db, playback.lag())
         state = dataclasses.replace(state, unavailable=self._unavailable)
         self._latest = state
-        # Stopped, the sound stops at once; otherwise what was handed over is heard later.
-        later = 0.0 if ending == "stopped" else self.output.delay()
+        # What was handed over is heard later; at the end the sound is over (stopped at once,
+        # or played out).
+        later = 0.0 if ending else self.output.delay()
         self._changes.put((time.monotonic() + later, state))
 
     # -- the dispatcher thread ----------------------------------------------------------------
