@@ -26,4 +26,4 @@ def test_the_wheel_holds_the_builtin_routines_and_cue_sounds(tmp_path):
         assert f"coach/scripts/{routine.name}" in names
     for cue in (ROOT / "audio_cues").glob("*.wav"):
         assert f"coach/audio_cues/{cue.name}" in names
-    assert "coach/cli.py" in names
+    assert "coach/cli/__init__.py" in names

@@ -26,10 +26,10 @@ from pulse import RATE, PulseServer
 from routines import routine_toml, step_table
 from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone, tone_clip, tone_timeline
 
-from coach.cli import build_session
 from coach.errors import CoachError
 from coach.live.keys import keys_help, parse_keymap, split_keys
-from coach.live.player import VOLUME_RANGE_DB, Playback
+from coach.live.playback import VOLUME_RANGE_DB, Playback
+from coach.session import SessionSpec, build
 from coach.sound.render import CEILING_DBTP, Sounds, render
 
 TONES = str(Path(__file__).with_name("tones.py"))
@@ -245,6 +245,26 @@ def test_ctrl_c_stops_at_once_and_says_how_to_resume(pulse):
 
 
 @pytest.mark.realtime
+def test_sigterm_stops_at_once_like_q_and_exits_143(pulse):
+    recorder = pulse.record()
+    player = Player(["--steps", "3", "--step-seconds", "3"], pulse.env)
+    try:
+        time.sleep(max(0.0, first_sound(recorder) + 3.1 - time.monotonic()))
+        player.proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code, out, err = player.wait()
+    finally:
+        if player.proc.poll() is None:
+            player.proc.kill()
+        time.sleep(0.1)
+        capture = recorder.stop()
+    assert code == 143, err
+    assert "Stopped. To resume: coach play tones --from-step 2" in out
+    assert "Traceback" not in err
+    assert not capture.loud_between(capture.index_at(sent) + 100 * MS, len(capture.samples))
+
+
+@pytest.mark.realtime
 def test_q_quits_with_0_and_the_terminal_is_restored(pulse):
     code, out, err, _, _ = run_tones(pulse, ["--steps", "3"], actions=[(0.2, "q")])
     assert code == 0, err
@@ -364,7 +384,8 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     coach = [sys.executable, "-m", "coach"]
     # The same timeline and clips as the player's; a clip's first loud sample is where the
     # capture shows it start (a soft consonant can open a phrase).
-    session = build_session(str(routine))
+    # The voice the `coach` subprocess gets from $COACH_VOICE (the suite's: conftest.py).
+    session = build(SessionSpec(str(routine)), preferred_voice=os.environ["COACH_VOICE"])
     sounds = Sounds(session.speech, session.cues)
     begin = session.timeline.massage_start  # --from-step 1: step 1, past the spoken pre-roll
     expected = [
@@ -518,15 +539,17 @@ def test_a_seek_ends_a_repeat():
 
 @pytest.mark.realtime
 def test_play_runs_off_the_main_thread(pulse):
-    """A front end may run the session in a thread: only the main thread may set a signal
-    handler, and play used to fail there with ValueError before a sound."""
+    """A front end may run the terminal player in a thread: only the main thread may set a
+    signal handler, and play used to fail there with ValueError before a sound."""
     script = (
         "import sys, threading\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from tones import tone_clip, tone_timeline\n"
-        "from coach.live.player import play\n"
+        "from tones import tone_clip, tone_session\n"
+        "from coach.cli import run_live\n"
+        "from coach.session import LiveSession\n"
         "done = []\n"
-        "run = lambda: done.append(play(tone_timeline(2, 0.6), tone_clip, resume='x'))\n"
+        "live = LiveSession(tone_session(2, 0.6), sounds=tone_clip)\n"
+        "run = lambda: done.append(run_live(live, 'x'))\n"
         "thread = threading.Thread(target=run)\n"
         "thread.start()\n"
         "thread.join()\n"

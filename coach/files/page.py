@@ -8,8 +8,8 @@ makes no network request. It follows the reader's light or dark mode.
 
 from __future__ import annotations
 
+from coach.files.lines import by_step, step_lines, summary
 from coach.files.picture import svg, xml_text
-from coach.files.preview import by_step, step_lines, summary
 from coach.timeline import Timeline, clock
 
 STYLE = """

@@ -29,13 +29,13 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from coach.files.lines import summary
 from coach.files.picture_style import (
     CUE_SYMBOLS,
     ROOT_CLASS,
     defs,
     technique_class,
 )
-from coach.files.preview import summary
 from coach.resources import BUILTIN_CUES
 from coach.timeline import Event, StepSpan, Timeline, clock
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from coach.timeline import Event, Timeline, clock
+from coach.files.lines import by_step, step_lines, summary
+from coach.timeline import Timeline, clock
 
 FORMATS = ("text", "markdown", "json", "srt", "vtt", "svg", "html")
 
@@ -34,47 +35,6 @@ def subtitle_time(samples: int, rate: int, sep: str) -> str:
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def summary(t: Timeline) -> str:
-    """The session's length, voice and rate in one line (under the title in every format)."""
-    if t.estimated:
-        voice = f"ESTIMATED timing at {t.rate} words a minute (no speech engine)"
-    else:
-        voice = f"voice {t.voice}, {t.rate} words a minute"
-    length = clock(t.duration, t.sample_rate)
-    if t.massage_steps() != t.steps:  # framed: the massage's own length first
-        length = f"{clock(t.massage_end - t.massage_start, t.sample_rate)} massage, {length} in all"
-    return f"{length}, {voice}"
-
-
-def _line(e: Event) -> str:
-    if e.kind == "speech":
-        return e.text
-    return f"[{e.name if e.role != 'step' else e.name + ' - new step'}]"
-
-
-def _ticks_summary(events: list[Event], rate: int) -> str:
-    period = (events[1].start - events[0].start) / rate if len(events) > 1 else 0
-    return f"[rhythm tick x{len(events)}" + (f", every {period:.1f} s]" if period else "]")
-
-
-def by_step(t: Timeline) -> dict[int, list[Event]]:
-    """Each step's events in time order, found in one pass (a scan per step made the preview
-    of a 2000-step routine quadratic)."""
-    found: dict[int, list[Event]] = {}
-    for e in t.events:
-        found.setdefault(e.step, []).append(e)
-    return found
-
-
-def step_lines(t: Timeline, in_step: list[Event]) -> list[tuple[int, str]]:
-    """(start, text) for each sound of a step in time order, its rhythm ticks as one line."""
-    ticks = [e for e in in_step if e.role == "tick"]
-    lines = [(e.start, _line(e)) for e in in_step if e.role != "tick"]
-    if ticks:
-        lines.append((ticks[0].start, _ticks_summary(ticks, t.sample_rate)))
-    return sorted(lines, key=lambda line: line[0])
 
 
 def to_text(t: Timeline) -> str:

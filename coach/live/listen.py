@@ -37,8 +37,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from coach.errors import CoachError
-from coach.live.controls import Action, ControlUnavailable
+from coach.errors import ControlUnavailable, RecognizerMissing
+from coach.live.controls import Action
 
 WAKE = "coach"
 # The spoken word after the wake word, and the action it asks for.
@@ -194,10 +194,6 @@ class Recognizer:
         return self.finish()
 
 
-class RecognizerMissing(CoachError):
-    """pocketsphinx cannot be imported."""
-
-
 class Hearing:
     """The whole way from microphone frames to commands, in one process: endpointer, echo gate
     and recognizer. `run()` takes (PCM frame, coach sounding) pairs: live from the microphone
@@ -287,7 +283,7 @@ class Listener:
         # Its own interpreter, started plainly (not multiprocessing: that would re-run the
         # command line's main module in the child).
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "coach.live.listen"],
+            [sys.executable, "-m", "coach.live"],  # coach/live/__main__.py
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -339,26 +335,4 @@ class Listener:
         self._process = None
 
 
-def _hear() -> None:
-    """The listener's process: own words (4-byte length, JSON), then frames (PCM plus one
-    byte: is the coach sounding) on stdin; the action of each command heard, one a line, on
-    stdout."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout
-    size = int.from_bytes(stdin.read(4), "little")
-    hearing = Hearing(json.loads(stdin.read(size)))
-
-    def frames():
-        while len(data := stdin.read(FRAME * 2 + 1)) == FRAME * 2 + 1:
-            yield data[:-1], data[-1:] == b"\1"
-
-    def put(action: Action) -> None:
-        print(action.name, file=stdout, flush=True)
-
-    hearing.run(frames(), put)
-
-
 NO_MICROPHONE = "no microphone found ({why}): voice commands are off; the keys still work"
-
-
-if __name__ == "__main__":
-    _hear()
