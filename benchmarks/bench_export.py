@@ -24,7 +24,7 @@ from common import coach_command, save
 
 # 20 rather than 10: classic-back is a 20-minute routine and its words do not fit in 10.
 LENGTHS = (20, 60, 240)
-FORMATS = ("wav", "mp3")
+FORMATS = ("wav", "flac", "mp3", "ogg", "m4a")
 
 
 def timed_export(
