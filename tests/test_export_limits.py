@@ -15,7 +15,8 @@ from mutagen.id3 import ID3, CTOCFlags
 from test_cli import coach, timeline
 
 from coach.errors import CoachError
-from coach.files.export import TOC_ENTRIES, WAV_MAX_SAMPLES, export
+from coach.files.chapters import TOC_ENTRIES
+from coach.files.export import WAV_MAX_SAMPLES, export
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 R = SAMPLE_RATE
