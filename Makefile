@@ -2,10 +2,13 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-# System tools the coach runs: speech (espeak-ng), encoding (ffmpeg), the audio output
-# (PortAudio) and, for the player's end-to-end tests, a PulseAudio null sink and its recorder.
-# A C compiler and CMake build pocketsphinx 5.1.1 where it has no wheel (Python 3.12: 40 s).
-APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils build-essential cmake
+# The coach itself installs from wheels alone (`pip install .`): PyAV carries FFmpeg, piper-tts
+# its own phonemizer. System packages only for what still needs them: PortAudio for live play
+# on Linux (sounddevice bundles it on macOS and Windows); for the tests, a PulseAudio null sink
+# and its recorder (real-time tests), ffmpeg as an independent reader of exported files, and
+# espeak-ng (its voices' tests); a C compiler and CMake build pocketsphinx 5.1.1 on Python
+# 3.12, which has no wheel of it (40 s), so the voice tests run there too.
+APT_PACKAGES = libportaudio2 pulseaudio pulseaudio-utils ffmpeg espeak-ng build-essential cmake
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system play test bench clean
@@ -31,6 +34,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	if $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then \
+	  $(BIN)/pip install -q 'pocketsphinx>=5.1.1'; fi
 	touch $@
 
 play: setup

@@ -358,8 +358,9 @@ def _listener():
         return Listener()
     except RecognizerMissing as e:
         raise CoachError(
-            f"voice commands need pocketsphinx ({e}): install it with "
-            "`.venv/bin/pip install pocketsphinx` (or `make setup`), or play without --listen"
+            f"voice commands need pocketsphinx ({e}): install it into the coach's environment "
+            "with `pip install 'pocketsphinx>=5.1.1'` (on Python 3.12 that builds it: it needs a "
+            "C compiler and CMake), or play without --listen"
         ) from None
 
 
@@ -480,12 +481,12 @@ def check(ctx, files, strict):
     so a step whose words cannot fit is found too. Safety warnings (FILE:LINE: warning: ...)
     leave a routine valid: exit 0, unless --strict.
     """
-    from coach.sound.speech import espeak_available
+    from coach.sound.voices import can_speak
 
     failed = warned = False
     for name in files:
         try:
-            session = build_session(name, estimate=not espeak_available())
+            session = build_session(name, estimate=not can_speak())
         except CoachError as e:
             # Every file is checked; each problem is reported on its own line.
             click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)

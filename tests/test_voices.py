@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.sound.speech import espeak_available
+from coach.sound.speech import INSTALL, espeak_available
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
 
@@ -82,7 +82,7 @@ def test_missing_espeak_suggests_only_what_the_command_offers(tmp_path, command,
         timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"coach: espeak-ng is not installed: {hint}"]
+    assert result.stderr.splitlines() == [f"coach: {INSTALL}: {hint}"]
     assert not list(tmp_path.iterdir())
 
 

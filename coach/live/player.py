@@ -112,8 +112,11 @@ class SoundDeviceOutput:
     def _sounddevice():
         try:
             import sounddevice as sd
-        except OSError as exc:  # PortAudio itself is missing
-            raise NoDeviceError(f"PortAudio: {exc}") from None
+        except OSError:  # PortAudio itself is missing: sounddevice bundles it only off Linux
+            raise CoachError(
+                "live play needs the PortAudio library: install it (Debian/Ubuntu: libportaudio2, "
+                "Fedora: portaudio); export and preview work without it"
+            ) from None
         return sd
 
     def start(self, fill: Callable[[np.ndarray, int], None]) -> None:
