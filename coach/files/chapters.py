@@ -8,6 +8,7 @@ Vorbis CHAPTERnnn comments: FFmpeg's FLAC muxer drops chapters.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import mutagen
@@ -30,6 +31,15 @@ def guide_tags(timeline: Timeline) -> dict[str, str]:
         "genre": "Speech",
         "comment": f"Voice-guided back massage, {minutes} min, {steps} steps",
     }
+
+
+def mp4_chapters(timeline: Timeline) -> list[dict]:
+    """The timeline's steps as PyAV chapters for the MP4 muxer, to the sample."""
+    base = Fraction(1, timeline.sample_rate)
+    return [
+        {"id": n, "start": s.start, "end": s.end, "time_base": base, "metadata": {"title": s.title}}
+        for n, s in enumerate(timeline.steps, 1)
+    ]
 
 
 def add_id3_chapters(timeline: Timeline, path: Path) -> None:

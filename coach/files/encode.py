@@ -112,12 +112,3 @@ def encode(
             if isinstance(error, OSError) and error.errno:
                 raise  # the disk: the caller words it with the file's name
             raise EncodeError(f"could not encode {path.name}: {error}") from None
-
-
-def mp4_chapters(timeline) -> list[dict]:
-    """The timeline's steps as PyAV chapters, to the sample."""
-    base = Fraction(1, timeline.sample_rate)
-    return [
-        {"id": n, "start": s.start, "end": s.end, "time_base": base, "metadata": {"title": s.title}}
-        for n, s in enumerate(timeline.steps, 1)
-    ]

@@ -21,7 +21,7 @@ import numpy as np
 from coach.errors import CoachError
 from coach.files import chapters
 from coach.files.atomic import partial, remove_stale_partials, terminate_as_exception
-from coach.files.encode import FORMATS, Format, encode, mp4_chapters
+from coach.files.encode import FORMATS, Format, encode
 from coach.files.preview import to_srt, to_vtt
 from coach.sound.decode import DecodeError, decoded
 from coach.sound.music import MUSIC_OFFSET_LU, Music, trapezoids
@@ -280,7 +280,7 @@ def _encode(
     """Encode `mix(dips, progress)` into `path`; a lossy file is encoded again, with dips, until
     its true peaks keep under PEAK_CHECK_DBTP (progress is shown for the first encode only)."""
     rate = timeline.sample_rate
-    tags, marks = chapters.guide_tags(timeline), mp4_chapters(timeline)
+    tags, marks = chapters.guide_tags(timeline), chapters.mp4_chapters(timeline)
     dips: Dips = []
     encode(mix(dips, progress), path, spec, rate, tags, marks)
     for passes in range(PEAK_PASSES + 1):
