@@ -103,8 +103,9 @@ def espeak_available() -> bool:
 
 @dataclass(frozen=True)
 class Engine:
-    """A speech engine as `coach.sound.voices` sees it: each function is asked only once
-    `missing()` is "" (the engine can speak here)."""
+    """A speech engine as `coach.sound.voices` sees it. Its voices and its defaults are asked
+    for only where `missing()` is "" (it can speak here); a voice named is offered to every
+    engine, so naming one whose engine cannot run says what to install."""
 
     name: str
     missing: Callable[[], str]  # "" when it can speak here, else what to install (one clause)
