@@ -4,6 +4,8 @@ Samples go to the encoder as 16-bit mono frames a block at a time, as they went 
 stdin before, so memory stays flat at any length; PyAV converts them to each encoder's sample
 format (and, for Opus, its rate) with libswresample. The same encoders with the same settings
 as the ffmpeg command used: an MP3 of a spoken paragraph decoded to the same samples from both.
+PyAV 18.1 (Python 3.11) carries a LAME that took 3.3 times the CPU of Debian's ffmpeg program
+on the same speech (2.36 s against 0.71 s for 6.5 minutes); PyAV 19.0's took the same (0.69 s).
 
 Ogg is Opus, not Vorbis: the FFmpeg in PyAV's wheels has no libvorbis, and FFmpeg's own Vorbis
 encoder refuses to run unless told experimental code is fine. Opus codes at 48 kHz: the guide
