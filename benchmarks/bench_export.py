@@ -8,6 +8,10 @@ espeak-ng's en-us, so runs compare across versions whatever the default voice. T
 WAV with `--music`: a 20 s file (kept in memory after its first pass) and a 6-minute one
 (longer than music.KEEP_SECONDS: decoded again every pass), warm.
 Runs on its own (`python benchmarks/bench_export.py [MINUTES...]`) or from `make bench`.
+
+`--against DIR [MINUTES...]` compares this checkout with another one (an earlier commit, e.g.
+from `git archive COMMIT | tar -x -C DIR`) side by side: warm exports of every format,
+alternating between the two so both see the same machine load, into results/export-against.md.
 """
 
 from __future__ import annotations
@@ -24,12 +28,12 @@ from common import coach_command, save
 
 # 20 rather than 10: classic-back is a 20-minute routine and its words do not fit in 10.
 LENGTHS = (20, 60, 240)
-FORMATS = ("wav", "mp3")
+FORMATS = ("wav", "flac", "mp3", "ogg", "m4a")
 
 
 def timed_export(
     minutes: int, fmt: str, env: dict, out_dir: Path, extra: tuple[str, ...] = ()
-) -> tuple[float, float]:
+) -> tuple[float, float]:  # fmt: skip
     """(wall seconds, peak MB) of one `coach export` process."""
     out = out_dir / f"guide.{fmt}"
     args = ["export", "classic-back", "--voice", "en-us", "--minutes", str(minutes)]
@@ -86,5 +90,31 @@ def main(lengths: tuple[int, ...]) -> None:
     save("export", "Export speed and memory (`coach export classic-back --minutes N`)", rows, notes)
 
 
+def side_by_side(other: Path, lengths: tuple[int, ...], runs: int = 2) -> None:
+    """Warm exports by `other`'s coach and this one's, alternating; the faster of `runs` each."""
+    here = Path(__file__).resolve().parent.parent
+    label = {str(other): f"{other.name} (other)", str(here): "this checkout"}
+    rows = [["minutes", "format", "coach", "wall (best of 2)", "peak memory"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        envs = {root: dict(base, PYTHONPATH=root) for root in label}
+        for minutes in lengths:
+            for env in envs.values():
+                timed_export(minutes, "wav", env, Path(tmp))  # warm the cache for both
+            for fmt in FORMATS:
+                results: dict[str, list[tuple[float, float]]] = {root: [] for root in label}
+                for _ in range(runs):
+                    for root, env in envs.items():
+                        results[root].append(timed_export(minutes, fmt, env, Path(tmp)))
+                for root, found in results.items():
+                    wall, peak = min(found)
+                    rows.append([str(minutes), fmt, label[root], f"{wall:.2f} s", f"{peak:.0f} MB"])
+                    print(" | ".join(rows[-1]), flush=True)
+    save("export-against", "Export side by side (`coach export classic-back`, warm)", rows)
+
+
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or LENGTHS)
+    if sys.argv[1:2] == ["--against"]:
+        side_by_side(Path(sys.argv[2]).resolve(), tuple(int(a) for a in sys.argv[3:]) or (60,))
+    else:
+        main(tuple(int(a) for a in sys.argv[1:]) or LENGTHS)

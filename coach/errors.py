@@ -7,7 +7,7 @@ that names its own flags and make targets in them (`--minutes 9`, `make setup`).
     │   └── TooShort           the routine cannot fit the time (`.shortest_minutes`)
     ├── SpeechError            no speech: engine missing, unknown voice, failed (`.need`)
     ├── CueError               a cue sound that cannot be found or decoded
-    ├── ToolMissing            a program the asked-for feature needs (`.tool`, `.feature`)
+    ├── ToolMissing            a library the asked-for feature needs (`.tool`, `.feature`)
     ├── UnknownFormat          an audio format no exporter writes (`.given`, `.formats`)
     ├── OutputError            an export that cannot go where asked (`.remedy`)
     ├── PeakTooHigh            a lossy export whose true peaks stay over the ceiling
@@ -85,8 +85,8 @@ class CueError(CoachError):
 
 
 class ToolMissing(CoachError):
-    """A program that `feature` needs is not installed: "music" (a bed under the guide),
-    "cues" (decoding the cue sounds), or "FORMAT export" (an encoder; WAV needs none)."""
+    """A library or program that `feature` needs is not installed: "live play" (PortAudio,
+    which sounddevice bundles on macOS and Windows but not on Linux)."""
 
     def __init__(self, tool: str, feature: str):
         self.tool = tool

@@ -261,3 +261,26 @@ def test_the_installed_command_gives_the_same_text_and_exit_code(args, code, fir
     if code:
         (line,) = real.stderr.splitlines()
         assert line.startswith(first_words) and "Traceback" not in line
+
+
+def test_play_without_portaudio_says_which_package_to_install_and_export_still_works(tmp_path):
+    """Where the system has no PortAudio library (Linux without libportaudio2), sounddevice's
+    import fails finding it: simulated here at that lookup, the one thing sounddevice asks."""
+    code = (
+        "import ctypes.util, sys\n"
+        "find = ctypes.util.find_library\n"
+        "ctypes.util.find_library = lambda n: None if 'portaudio' in n else find(n)\n"
+        "from coach.cli import main\n"
+        "main(sys.argv[1:])"
+    )
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+        )
+
+    played = run("play", "quick-relief")
+    assert played.returncode == 2
+    assert len(played.stderr.splitlines()) == 1 and "libportaudio2" in played.stderr
+    exported = run("export", "quick-relief", "-o", str(tmp_path / "guide.wav"))
+    assert exported.returncode == 0, exported.stderr

@@ -18,7 +18,8 @@ from test_cli import timeline
 
 from coach.cli import worded
 from coach.errors import CoachError, OutputError
-from coach.files.export import TOC_ENTRIES, WAV_MAX_SAMPLES, export
+from coach.files.chapters import TOC_ENTRIES
+from coach.files.export import WAV_MAX_SAMPLES, export
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 R = SAMPLE_RATE

@@ -289,7 +289,7 @@ def test_recognizer_missing_is_one_line_with_the_fix(tmp_path):
     assert proc.stdout == ""
     (line,) = proc.stderr.splitlines()
     assert line.startswith("coach: voice commands need pocketsphinx (")
-    assert "pip install pocketsphinx" in line
+    assert "pip install 'pocketsphinx>=5.1.1'" in line
 
 
 def test_the_unvoiced_end_of_a_live_command_is_heard():

@@ -208,7 +208,7 @@ def test_without_piper_english_falls_back_to_espeak_ng_saying_why(piper_env):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["engine"] == "espeak-ng"
     assert result.stderr.splitlines() == [
-        "coach: the natural voice is not available (piper-tts is not installed): "
+        "coach: the piper voice is not available (piper-tts is not installed): "
         "speaking with espeak-ng"
     ]
     named = subprocess.run(

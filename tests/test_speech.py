@@ -15,6 +15,7 @@ from coach.cache import read_clip
 from coach.script.routine import RATE_RANGE
 from coach.sound.speech import (
     AMPLITUDE,
+    INSTALL,
     SILENCE,
     Estimate,
     Speech,
@@ -204,7 +205,7 @@ def test_missing_espeak_is_one_line_and_the_estimate_still_works(tmp_path, monke
     assert not espeak_available()
     with pytest.raises(SpeechError) as e:
         Speech(cache_dir=tmp_path)
-    assert one_line(e) == "espeak-ng is not installed" and e.value.need == "install"
+    assert one_line(e) == INSTALL and e.value.need == "install"
     assert Estimate().lengths(["Breathe out."])["Breathe out."] > 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from command import coach
 
-from coach.sound.speech import espeak_available
+from coach.sound.speech import INSTALL, espeak_available
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
 
@@ -73,7 +73,7 @@ def test_missing_espeak_suggests_only_what_the_command_offers(tmp_path, command,
         timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"coach: espeak-ng is not installed: {hint}"]
+    assert result.stderr.splitlines() == [f"coach: {INSTALL}: {hint}"]
     assert not list(tmp_path.iterdir())
 
 
@@ -106,3 +106,22 @@ def test_a_truncated_cache_entry_is_made_again_and_the_export_is_identical(tmp_p
         coach("export", "quick-relief", "-o", str(again), XDG_CACHE_HOME=str(cache)).returncode == 0
     )
     assert read_wav(again) == read_wav(clean)
+
+
+def test_another_language_without_espeak_ng_says_in_one_line_what_to_install(tmp_path):
+    """English needs no system program (Piper); German needs the espeak-ng program."""
+    german = tmp_path / "de.toml"
+    german.write_text(f'title = "Rücken"\nlanguage = "de"\n[[steps]]\n{STEP}')
+    env = {k: v for k, v in os.environ.items() if k != "COACH_VOICE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "coach", "preview", str(german)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=dict(env, PATH=str(tmp_path)),  # no espeak-ng on it
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if " stay English" not in line] == [
+        f"coach: no voice speaks 'de' here: {INSTALL}: run `make setup` or use --estimate"
+    ]

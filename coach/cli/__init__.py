@@ -196,12 +196,12 @@ def check(ctx, files, strict):
     leave a routine valid: exit 0, unless --strict.
     """
     from coach.session import SessionSpec
-    from coach.sound.speech import espeak_available
+    from coach.sound.voices import can_speak
 
     failed = warned = False
     for name in files:
         try:
-            session = build_session(SessionSpec(name), estimate=not espeak_available())
+            session = build_session(SessionSpec(name), estimate=not can_speak())
         except CoachError as e:
             # Every file is checked; each problem is reported on its own line.
             click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {worded(e)}", err=True)
@@ -254,12 +254,11 @@ def worded(error: CoachError) -> str:
             )
         case PeakTooHigh():
             return f"{error}: export it at a lower --loudness"
-        case ToolMissing(tool=tool, feature="music"):
-            return f"{tool} is not installed: install it (e.g. `make setup`) to use --music"
-        case ToolMissing(tool=tool, feature="cues"):
-            return f"{tool} is not installed: install it (e.g. `make setup`)"
-        case ToolMissing():
-            return f"{error}: install it (e.g. `make setup`) or export to .wav"
+        case ToolMissing(feature="live play"):
+            return (
+                f"{error}: install it (Debian/Ubuntu: libportaudio2, Fedora: portaudio); "
+                "export and preview work without it"
+            )
         case OutputError(remedy=remedy):
             fix = {"file": "give a file name", "folder": "choose another"}.get(remedy)
             return f"{error}: {fix or 'choose another place'} with -o"

@@ -198,6 +198,7 @@ def _listener():
         return Listener()
     except RecognizerMissing as e:
         raise CoachError(
-            f"voice commands need pocketsphinx ({e}): install it with "
-            "`.venv/bin/pip install pocketsphinx` (or `make setup`), or play without --listen"
+            f"voice commands need pocketsphinx ({e}): install it into the coach's environment "
+            "with `pip install 'pocketsphinx>=5.1.1'` (on Python 3.12 that builds it: it needs a "
+            "C compiler and CMake), or play without --listen"
         ) from None

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from coach.errors import NoDeviceError
+from coach.errors import NoDeviceError, ToolMissing
 from coach.live.clock import DeviceClock
 from coach.timeline import SAMPLE_RATE
 
@@ -71,8 +71,8 @@ class SoundDeviceOutput:
     def _sounddevice():
         try:
             import sounddevice as sd
-        except OSError as exc:  # PortAudio itself is missing
-            raise NoDeviceError(f"PortAudio: {exc}") from None
+        except OSError:  # PortAudio itself is missing: sounddevice bundles it only off Linux
+            raise ToolMissing("the PortAudio library", "live play") from None
         return sd
 
     def start(self, fill: Callable[[np.ndarray, int], None]) -> None:

@@ -8,12 +8,11 @@ which come from their WAV headers.
 
 from __future__ import annotations
 
-import subprocess
 import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coach.errors import CueError, ToolMissing
+from coach.errors import CoachError
 from coach.resources import BUILTIN_CUES, cues_dir
 from coach.timeline import SAMPLE_RATE
 
@@ -24,6 +23,10 @@ if TYPE_CHECKING:
 SILENCE = round(32768 * 10 ** (-60 / 20))
 # The last few milliseconds are faded to exactly zero, so a cut-off tail cannot click.
 FADE_SECONDS = 0.005
+
+
+class CueError(CoachError):
+    """A cue sound that cannot be found or decoded."""
 
 
 class Cues:
@@ -82,12 +85,12 @@ def _load_builtin(name: str, rate: int) -> np.ndarray:
 
     with _open_builtin(name) as w:
         if w.getframerate() != rate:
-            return _ffmpeg_decode(cues_dir() / f"{name}.wav", rate)
+            return _decode_file(cues_dir() / f"{name}.wav", rate)
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.int16)
 
 
 def _decode(name: str, rate: int) -> np.ndarray:
-    """A user's audio file in any format ffmpeg reads, as trimmed int16 mono at `rate`."""
+    """A user's audio file in any format FFmpeg reads, as trimmed int16 mono at `rate`."""
     path = Path(name)
     if not path.is_absolute():
         choices = ", ".join(BUILTIN_CUES)
@@ -98,32 +101,20 @@ def _decode(name: str, rate: int) -> np.ndarray:
         path.open("rb").close()
     except OSError as error:
         raise CueError(f"cannot read cue sound {path}: {error.strerror or error}") from None
-    sound = trim(_ffmpeg_decode(path, rate), rate)
+    sound = trim(_decode_file(path, rate), rate)
     if len(sound) == 0:
         raise CueError(f"cue sound {path} is silent")
     return sound
 
 
-def decode_command(path: Path, rate: int, before_input: tuple[str, ...] = ()) -> list[str]:
-    """ffmpeg decoding `path`'s first audio stream to raw mono int16 at `rate` on stdout."""
-    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", *before_input]
-    cmd += ["-i", str(path), "-map", "0:a:0", "-vn"]
-    return [*cmd, "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"]
-
-
-def _ffmpeg_decode(path: Path, rate: int) -> np.ndarray:
-    """`path` decoded, mixed to mono and resampled to `rate` by ffmpeg, as int16.
-
-    ffmpeg's resampler is a proper windowed-sinc one: no aliasing whistle from a 44.1 or
-    48 kHz file's highs. (pydub's `parameters` land after its output name, where ffmpeg 5
-    ignores them, and pydub reads WAV files without ffmpeg at all.)
-    """
-    import numpy as np
+def _decode_file(path: Path, rate: int) -> np.ndarray:
+    """`path` decoded, mixed to mono and resampled to `rate` (coach.sound.decode), as int16."""
+    from coach.sound.decode import DecodeError, decode_all
 
     try:
-        done = subprocess.run(decode_command(path, rate), capture_output=True, check=False)
-    except FileNotFoundError:
-        raise ToolMissing("ffmpeg", "cues") from None
-    if done.returncode != 0 or not done.stdout:
-        raise CueError(f"cue sound {path} is not audio that ffmpeg can decode")
-    return np.frombuffer(done.stdout, "<i2").astype(np.int16)
+        sound = decode_all(path, rate)
+    except DecodeError as error:
+        raise CueError(f"cue sound {error}") from None
+    if not len(sound):
+        raise CueError(f"cue sound {path} is not audio (it decodes to nothing)")
+    return sound

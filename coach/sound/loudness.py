@@ -213,6 +213,37 @@ def true_peak_db(x: np.ndarray, rate: int = SAMPLE_RATE) -> float:
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
+class PeakMeter:
+    """The true peak of a stream fed in blocks: what `true_peak_db` gives for it whole.
+
+    Each block is oversampled with the samples the interpolator reaches on either side, so
+    block edges neither hide a peak nor make one up; it holds 12 samples between blocks.
+    """
+
+    def __init__(self) -> None:
+        self._reach = (len(_INTERPOLATOR) - 1) // 2 // OVERSAMPLE
+        self._held = np.zeros(0)  # the last samples, whose neighbours after are still to come
+        self._peak = 0.0
+        self._started = False  # whether the held samples' first `reach` are counted already
+
+    def add(self, x: np.ndarray) -> None:
+        start = self._reach if self._started else 0
+        y = np.concatenate((self._held, np.asarray(x, dtype=np.float64)))
+        if len(y) <= 2 * self._reach:
+            self._held = y
+            return
+        end = len(y) - self._reach
+        self._peak = max(self._peak, float(np.abs(_oversample(y)[4 * start : 4 * end]).max()))
+        self._held, self._started = y[end - self._reach :], True
+
+    def peak_db(self) -> float:
+        """dBTP of everything added; -inf for silence."""
+        start = self._reach if self._started else 0
+        tail = np.abs(_oversample(self._held)[4 * start :]).max(initial=0.0)
+        peak = max(self._peak, float(tail))
+        return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
 def normalize(
     x: np.ndarray,
     target_lufs: float,

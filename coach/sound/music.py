@@ -1,10 +1,10 @@
 """Background music under a guide: looped, quiet, and ducked under every spoken word and cue.
 
-The music is decoded by ffmpeg and read one block at a time. A file of up to KEEP_SECONDS is
-kept in memory after its first pass (as 16-bit samples: 13 MB at most); a longer one is decoded
-again for every pass. Either way memory stays bounded however long the guide is. Each loop seam
-is an equal-power crossfade from the file's end into its start, so a file that does not loop
-cleanly does not click.
+The music is decoded in this process (coach.sound.decode), one block at a time. A file of up
+to KEEP_SECONDS is kept in memory after its first pass (as 16-bit samples: 13 MB at most); a
+longer one is decoded again for every pass. Either way memory stays bounded however long the
+guide is. Each loop seam is an equal-power crossfade from the file's end into its start, so a
+file that does not loop cleanly does not click.
 
 Ducking follows the timeline's events, whose times are known to the sample, instead of
 detecting speech in the signal: the music is already down when the first syllable starts and
@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-import shutil
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from coach.errors import CoachError, ToolMissing
-from coach.sound.cues import decode_command
+from coach.errors import CoachError
+from coach.sound.decode import DecodeError, decoded
 from coach.timeline import SAMPLE_RATE, Event
 
 # The music bed sits well under the voice, and drops a further 10 dB while anything sounds.
@@ -45,7 +42,7 @@ FADE_IN = SAMPLE_RATE
 FADE_OUT = 4 * SAMPLE_RATE
 # Files up to 5 minutes are decoded once and kept; longer ones are decoded once a pass.
 KEEP_SECONDS = 300
-# Decoded samples are read from ffmpeg this many at a time.
+# A music file kept in memory is mixed in slices of this many samples.
 CHUNK = 1 << 15
 # Loudness is measured on at most the first 10 minutes: a long file costs no more than that.
 MEASURE_SECONDS = 600
@@ -55,58 +52,44 @@ MAX_GAIN_DB = 20.0
 BED_PEAK_DBTP = -10.0
 
 
-def _ffmpeg() -> str:
-    path = shutil.which("ffmpeg")
-    if path is None:
-        raise ToolMissing("ffmpeg", "music")
-    return path
-
-
-def _decode_cmd(path: Path, loop: bool) -> list[str]:
-    """ffmpeg decoding `path` to raw mono PCM at SAMPLE_RATE on stdout: all of it, once (to
-    loop it), or (to measure it) its first MEASURE_SECONDS."""
-    _ffmpeg()  # a clear error when it is missing
-    before_input = () if loop else ("-t", str(MEASURE_SECONDS))
-    return decode_command(path, SAMPLE_RATE, before_input)
-
-
 def measure_loudness(path: Path) -> tuple[float, float]:
-    """The music's integrated loudness (LUFS) and true peak (dBTP); CoachError if it holds no
-    readable audio.
+    """The music's integrated loudness (LUFS) and true peak (dBTP) over its first
+    MEASURE_SECONDS; CoachError if it holds no readable audio.
 
-    Measured on the very mono stream that will be mixed in (ffmpeg's downmix inside a filter
-    graph differs from `-ac 1` by 3 dB).
+    Measured on the very mono stream that will be mixed in (a downmix inside ffmpeg's filter
+    graph differs from its `-ac 1` one by 3 dB).
     """
+    from coach.sound.loudness import LoudnessMeter, PeakMeter
+
     if not path.exists():
         raise CoachError(f"music file {path} does not exist: give the path of an audio file")
     if not path.is_file():  # a folder, or a device like /dev/zero that never ends
         what = "a folder" if path.is_dir() else "not a regular file"
         raise CoachError(f"music {path} is {what}: give the path of an audio file")
-    decoder = subprocess.Popen(
-        _decode_cmd(path, loop=False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    cmd = [_ffmpeg(), "-hide_banner", "-nostats", "-f", "s16le", "-ar", str(SAMPLE_RATE)]
-    cmd += ["-ac", "1", "-i", "pipe:0", "-af", "ebur128=peak=true", "-f", "null", "-"]
-    done = subprocess.run(cmd, stdin=decoder.stdout, capture_output=True, text=True)
-    decoder.stdout.close()
-    found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", done.stderr)
-    if decoder.wait() != 0 or done.returncode != 0 or not found:
-        raise CoachError(f"music file {path} is not audio that ffmpeg can read: choose another")
-    peak = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", done.stderr)[-1]
-    return max(float(found[-1]), -70.0), max(float(peak), -70.0)  # "-inf" for silence
+    meter, peaks, length = LoudnessMeter(SAMPLE_RATE), PeakMeter(), 0
+    try:
+        for block in decoded(path, SAMPLE_RATE, limit=MEASURE_SECONDS * SAMPLE_RATE):
+            x = block / np.float32(32768)
+            meter.add(x)
+            peaks.add(x)
+            length += len(block)
+    except DecodeError as error:
+        raise CoachError(f"music file {error}: choose another") from None
+    if not length:
+        raise CoachError(f"music file {path} is not audio (it decodes to nothing): choose another")
+    return max(meter.integrated(), -70.0), max(peaks.peak_db(), -70.0)  # -inf for silence
 
 
 class Music:
     """A looping music stream at a fixed level: `read(n)` gives the next n samples as float32.
 
-    Use it as a context manager so the ffmpeg process is always stopped.
+    Use it as a context manager so the decoder is always closed.
     """
 
     def __init__(self, path: Path, level_lufs: float):
         self.path = path
         gain_db, self.peak_dbtp = bed_level(path, level_lufs)
         self.gain = np.float32(10 ** (gain_db / 20) / 32768.0)
-        self._proc: subprocess.Popen | None = None
         self._stream = self._looped()
         self._ahead = np.zeros(0, dtype=np.float32)  # decoded, not yet read
 
@@ -154,26 +137,13 @@ class Music:
 
     def _decode(self) -> Iterator[np.ndarray]:
         """One pass over the file, as int16 chunks."""
-        self._proc = subprocess.Popen(
-            _decode_cmd(self.path, loop=True), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        while data := self._proc.stdout.read(2 * CHUNK):
-            yield np.frombuffer(data, dtype="<i2")
-        if self._close_process() != 0:
-            raise CoachError(f"music file {self.path} stopped decoding: choose another file")
-
-    def _close_process(self) -> int | None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdout.close()
-        return proc.wait()
+        try:
+            yield from decoded(self.path, SAMPLE_RATE)
+        except DecodeError as error:
+            raise CoachError(f"music file {error}: choose another file") from None
 
     def close(self) -> None:
-        self._stream.close()
-        self._close_process()
+        self._stream.close()  # closes the decoder it is reading from, too
 
     def __enter__(self) -> Music:
         return self

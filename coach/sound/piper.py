@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.cache import store
-from coach.sound.speech import DEFAULT_RATE, CachedSpeech, SpeechError, shown, trim
+from coach.sound.speech import (
+    DEFAULT_RATE,
+    CachedSpeech,
+    Engine,
+    SpeechError,
+    Voice,
+    same_language,
+    shown,
+    trim,
+)
 from coach.timeline import SAMPLE_RATE
 
 ENGINE = "piper"
@@ -218,6 +227,11 @@ class PiperSpeech(CachedSpeech):
             TRIM_VERSION,
         ]
 
+    @property
+    def language(self) -> str:
+        """The language its voice speaks, e.g. "en-us"."""
+        return self.file.language
+
     def _recipe(self) -> list:
         return self._key
 
@@ -279,3 +293,40 @@ def _load(model_path: str, config_path: str):
         raise SpeechError(f"{model_path}: not a Piper voice model ({reason[:120]})") from None
     _loaded[model_path] = model = PiperVoice(config=config, session=session)
     return model
+
+
+def known_voices() -> list[VoiceFile]:
+    """The Piper voices known by name: the bundled one, then the voices folder's."""
+    bundled = bundled_voice()
+    found = [bundled] if bundled else []
+    names = {v.name for v in found}
+    return found + [v for v in user_voices() if v.name not in names]
+
+
+def _listed() -> list[Voice]:
+    return [
+        Voice(v.name, v.language, title=f"Piper, {v.quality or 'neural'}", engine=ENGINE)
+        for v in known_voices()
+    ]
+
+
+def _open(voice: str | None, rate: int | None, language: str, cache_dir: Path | None):
+    """A model file by path, a known voice by name, or (no name) the bundled voice for
+    English; None otherwise."""
+    if voice is None:
+        bundled = bundled_voice() if _speaks_by_default(language) else None
+        return bundled and PiperSpeech(bundled, rate, cache_dir)
+    if voice.strip().lower().endswith(".onnx"):
+        return PiperSpeech(voice_file(Path(voice).expanduser()), rate, cache_dir)
+    want = voice.strip().lower()
+    found = next((v for v in known_voices() if v.name.lower() == want), None)
+    return found and PiperSpeech(found, rate, cache_dir)
+
+
+def _speaks_by_default(language: str) -> bool:
+    return same_language(language, "en")  # the bundled voice's
+
+
+PIPER = Engine(
+    ENGINE, missing=available, voices=_listed, default_for=_speaks_by_default, open=_open
+)

@@ -7,7 +7,10 @@ the last sample). The compiler and renderer see only that. Engines:
 - `Speech` here: the espeak-ng command, for every language and as the fallback;
 - `coach.sound.piper.PiperSpeech`: Piper neural voices, the default for English;
 - `Estimate` here: lengths guessed from words a minute, no sound.
-`coach.sound.voices` decides which engine speaks a voice name.
+Each engine that speaks has an `Engine` entry (what it needs, its voices, how to open one);
+`coach.sound.voices` keeps them in a list and asks each in turn which speaks a voice name.
+The espeak-ng program is optional: Piper speaks English without it (piper-tts carries its own
+espeak-ng phonemizer), and other languages say in one line what to install.
 
 espeak-ng runs as a command, one process per phrase, not through pyttsx3. Measured on this
 stack: pyttsx3's espeak driver returns before files are written (missing in 8 of 15 runs),
@@ -51,6 +54,10 @@ SILENCE = 16
 TRIM_VERSION = 1  # bump when trimming changes, so old cached clips are not reused
 DEFAULT_VOICES = {"en": "en-us"}  # espeak's plain "en" is British; American English reads best
 PARALLEL_FROM = 4  # fewer missing phrases than this are synthesized one after the other
+INSTALL = (
+    "the espeak-ng program is not installed (apt install espeak-ng, brew install espeak-ng, "
+    "or winget install espeak-ng)"
+)
 
 Progress = Callable[[int, int], None]  # (phrases made so far, phrases to make)
 
@@ -80,6 +87,21 @@ def espeak_available() -> bool:
     return shutil.which(ENGINE) is not None
 
 
+@dataclass(frozen=True)
+class Engine:
+    """A speech engine as `coach.sound.voices` sees it. Its voices and its defaults are asked
+    for only where `missing()` is "" (it can speak here); a voice named is offered to every
+    engine, so naming one whose engine cannot run says what to install."""
+
+    name: str
+    missing: Callable[[], str]  # "" when it can speak here, else what to install (one clause)
+    voices: Callable[[], list[Voice]]  # what `coach voices` lists
+    default_for: Callable[[str], bool]  # whether it has a default voice for a language
+    # The speech for a voice name (None: this engine's default for the language), or None
+    # when the name is none of its voices or it has no default for the language.
+    open: Callable[[str | None, int | None, str, Path | None], SpeechEngine | None]
+
+
 def same_language(a: str, b: str) -> bool:
     """Whether two language codes name one language ("en", "en-us" and "en_US" do)."""
     return re.split(r"[-_]", a.lower())[0] == re.split(r"[-_]", b.lower())[0]
@@ -94,7 +116,7 @@ def list_voices(language: str | None = None) -> list[Voice]:
     """The voices espeak-ng can speak with (all, or those for `language`, e.g. "en" or "de")."""
     binary = shutil.which(ENGINE)
     if binary is None:
-        raise SpeechError("espeak-ng is not installed", need="install")
+        raise SpeechError(INSTALL, need="install")
     return [v for v in _espeak_voices(binary) if language is None or _matches(v, language)]
 
 
@@ -307,7 +329,7 @@ class Speech(CachedSpeech):
         super().__init__(cache_dir)
         binary = shutil.which(ENGINE)
         if binary is None:
-            raise SpeechError("espeak-ng is not installed", need="install")
+            raise SpeechError(INSTALL, need="install")
         self.rate = DEFAULT_RATE if rate is None else int(rate)
         low, high = RATE_RANGE  # the routine's range: one for every way a rate is given
         if not low <= self.rate <= high:
@@ -320,6 +342,11 @@ class Speech(CachedSpeech):
         self.voices = [Voice(**v) for v in info["voices"]]
         self.voice = self._resolve(voice, language, self.voices)
         self.timeout = timeout
+
+    @property
+    def language(self) -> str:
+        """The language its voice speaks, e.g. "en-us"."""
+        return next((v.language for v in self.voices if v.name == self.voice), "")
 
     @staticmethod
     def _resolve(voice: str | None, language: str, voices: list[Voice]) -> str:
@@ -400,3 +427,17 @@ class Estimate:
             seconds = words * 60 / (self.rate * self.PACE) + pauses * self.PAUSE
             out[text] = round(seconds * SAMPLE_RATE)
         return out
+
+
+def _open_espeak(voice: str | None, rate: int | None, language: str, cache_dir: Path | None):
+    # espeak-ng takes any name it can match (titles, ids, language codes): it is asked last.
+    return Speech(voice=voice, rate=rate, language=language, cache_dir=cache_dir)
+
+
+ESPEAK = Engine(
+    ENGINE,
+    missing=lambda: "" if espeak_available() else INSTALL,
+    voices=lambda: list_voices(),
+    default_for=lambda language: True,
+    open=_open_espeak,
+)

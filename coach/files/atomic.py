@@ -1,0 +1,72 @@
+"""Files written atomically: into a hidden `.NAME.partial-PID` beside the target, moved into
+place with `os.replace` only once complete. One that fails, is interrupted or is terminated
+removes its partial file; one that is SIGKILLed leaves it behind, and the next write into that
+folder removes it once its PID is dead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from coach.errors import Terminated
+
+
+def partial_name(target: Path, pid: int) -> Path:
+    return target.with_name(f".{target.name}.partial-{pid}")
+
+
+@contextlib.contextmanager
+def partial(target: Path) -> Iterator[Path]:
+    """A hidden file beside `target` to write into; removed unless it was moved into place."""
+    partial = partial_name(target, os.getpid())
+    try:
+        yield partial
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+
+
+def remove_stale_partials(target: Path) -> None:
+    """Remove partial files of `target` left by exports that were killed (their PID is dead)."""
+    prefix = f".{target.name}.partial-"
+    for path in target.parent.glob(f".{_glob_escape(target.name)}.partial-*"):
+        pid = path.name[len(prefix) :]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+@contextlib.contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    """Turn SIGTERM into an exception while exporting (SIGINT already raises one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        raise Terminated("export terminated: nothing was written")
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
