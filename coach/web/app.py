@@ -1,0 +1,233 @@
+"""The web app: the page, its API and the event stream, behind the guard (guard.py).
+
+    GET  /                       the page
+    GET  /api/options            routines, voices, formats and the limits, for the form
+    POST /api/session            check a routine with options: its steps, picture, problems
+    POST /api/play               play it live on this computer
+    POST /api/control/ACTION     pause, resume, next, back, repeat, louder, softer, stop
+    GET  /api/state              the live session's state
+    GET  /api/events             server-sent events: state, synthesis and export progress
+    POST /api/export             make an audio file; "export" events say when it is ready
+    GET  /api/download/JOB/KIND  KIND: audio or transcript
+
+Bad input gets a JSON `{"error": "one line"}` with 400 (404 for a name not offered, 409 for a
+control with nothing playing, 413 for too much), never a traceback: routine problems come as
+`problems`, one `{line, message}` each, as `coach check` gives them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from coach.errors import CoachError, RoutineError
+from coach.files.export import FORMATS
+from coach.script.routine import MAX_FILE_BYTES, MAX_HOURS, RATE_RANGE, builtin_routines
+from coach.web import form
+from coach.web.events import Hub, stream
+from coach.web.form import BadInput
+from coach.web.guard import COOKIE, Guard
+from coach.web.runner import Runner
+
+STATIC = Path(__file__).with_name("static")
+# How often the state is published while a session runs: the page's clocks move this often.
+TICK_S = 0.5
+
+
+def routine_files(folder: Path | None) -> dict[str, Path]:
+    """The routines the page may name: the built-ins, then the user's folder's `*.toml`
+    (a name the built-ins have is the built-in)."""
+    found = {p.stem: p for p in builtin_routines()}
+    if folder is not None:
+        for path in sorted(folder.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def create_app(
+    token: str | None = None,
+    routines: Path | None = None,
+    preferred_voice: str | None = None,
+    output=None,
+) -> Guard:
+    """The app. `token`: what every request must carry (None: loopback only, no token);
+    `routines`: the user's folder of routine files; `preferred_voice`: the user's default
+    voice; `output`: where sound goes (None: the default device)."""
+    hub = Hub()
+    runner = Runner(hub, preferred_voice, output)
+    files = routine_files(routines)
+    voices: list[dict] = []
+
+    def names() -> frozenset[str]:
+        return frozenset(v["name"] for v in voices)
+
+    async def read(request: Request) -> dict:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > form.MAX_BODY:
+                raise form.too_large()
+        return form.parse(bytes(body))
+
+    async def index(request: Request) -> Response:
+        response = FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        if token:  # the page's own requests (and the event stream) carry it from now on
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    async def options(request: Request) -> Response:
+        if not voices:
+            voices.extend(await run_in_threadpool(_voices))
+        return JSONResponse(
+            {
+                "routines": await run_in_threadpool(_titled, files),
+                "voices": voices,
+                "formats": list(FORMATS),
+                "rate": list(RATE_RANGE),
+                "max_minutes": MAX_HOURS * 60,
+                "max_bytes": MAX_FILE_BYTES,
+                "state": runner.state(),
+            }
+        )
+
+    async def session(request: Request) -> Response:
+        spec = form.spec(await read(request), files, names())
+        made = await run_in_threadpool(runner.prepare, spec)
+        return JSONResponse(_summary(made))
+
+    async def play(request: Request) -> Response:
+        spec = form.spec(await read(request), files, names())
+        return JSONResponse(await run_in_threadpool(runner.play, spec))
+
+    async def control(request: Request) -> Response:
+        action = request.path_params["action"]
+        return JSONResponse(await run_in_threadpool(runner.control, action))
+
+    async def state(request: Request) -> Response:
+        return JSONResponse(runner.state())
+
+    async def events(request: Request) -> Response:
+        first = [("state", runner.state())]
+        return StreamingResponse(
+            stream(hub, first),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def export(request: Request) -> Response:
+        data = await read(request)
+        fmt = form.export_format(data)
+        job = runner.export(form.spec(data, files, names()), fmt)
+        return JSONResponse({"job": job}, status_code=202)
+
+    async def download(request: Request) -> Response:
+        path = runner.download(request.path_params["job"], request.path_params["kind"])
+        return FileResponse(path, filename=path.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async def ticking() -> None:
+            while True:
+                await asyncio.sleep(TICK_S)
+                runner.tick()
+
+        ticker = asyncio.create_task(ticking())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            await run_in_threadpool(runner.close)
+
+    routes = [
+        Route("/", index),
+        Route("/api/options", options),
+        Route("/api/session", _answering(session), methods=["POST"]),
+        Route("/api/play", _answering(play), methods=["POST"]),
+        Route("/api/control/{action}", _answering(control), methods=["POST"]),
+        Route("/api/state", state),
+        Route("/api/events", events),
+        Route("/api/export", _answering(export), methods=["POST"]),
+        Route("/api/download/{job}/{kind}", _answering(download)),
+        Mount("/static", StaticFiles(directory=STATIC)),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runner = runner
+    return Guard(app, token)
+
+
+def _answering(endpoint: Callable) -> Callable:
+    """`endpoint` with every problem the user can fix answered as one line of JSON."""
+
+    async def answered(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BadInput as e:
+            return JSONResponse({"error": str(e)}, status_code=e.status)
+        except RoutineError as e:
+            problems = [{"line": p.line, "message": p.message} for p in e.problems]
+            return JSONResponse(
+                {"error": e.hint or "the routine has problems", "problems": problems},
+                status_code=400,
+            )
+        except CoachError as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+
+    return answered
+
+
+def _titled(files: dict[str, Path]) -> list[dict]:
+    """The routines to offer, each with its title (none for a file that does not load: it is
+    still offered, and choosing it shows its problems)."""
+    from coach.script.routine import load_routine
+
+    found = []
+    for name, path in files.items():
+        try:
+            found.append({"name": name, "title": load_routine(path).title})
+        except CoachError:
+            found.append({"name": name, "title": ""})
+    return found
+
+
+def _voices() -> list[dict]:
+    from coach.sound.voices import all_voices
+
+    return [{"name": v.name, "language": v.language, "engine": v.engine} for v in all_voices()]
+
+
+def _summary(session) -> dict:
+    """What the page shows of a built session: its steps, notes, warnings and picture."""
+    timeline = session.timeline
+    rate = timeline.sample_rate
+    return {
+        "title": timeline.title,
+        "duration": timeline.duration / rate,
+        "steps": [
+            {
+                "index": s.index,
+                "title": s.title,
+                "technique": s.technique,
+                "area": s.area,
+                "start": s.start / rate,
+                "end": s.end / rate,
+            }
+            for s in timeline.steps
+        ],
+        "warnings": [str(w) for w in session.warnings],
+        "notes": [*session.notes, *timeline.notes],
+        "picture": _picture(timeline),
+    }
+
+
+def _picture(timeline) -> str:
+    """PICTURE: the session's SVG from coach/files/picture.py (issue 19) once it lands."""
+    return ""
