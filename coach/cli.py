@@ -552,7 +552,10 @@ def serve(port, host, folder, no_browser):
     sys.stdout.flush()
     if not no_browser and sys.stdout.isatty():
         webbrowser.open(address)
-    run(app, sock)
+    try:
+        run(app, sock)
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes Ctrl-C on: the way out
+        click.echo("coach serve: stopped", err=True)
 
 
 @cli.command(short_help="List the speech voices.")
