@@ -5,7 +5,10 @@ BIN     = $(VENV)/bin
 # System tools the coach runs: speech (espeak-ng), encoding (ffmpeg), the audio output
 # (PortAudio) and, for the player's end-to-end tests, a PulseAudio null sink and its recorder.
 # A C compiler and CMake build pocketsphinx 5.1.1 where it has no wheel (Python 3.12: 40 s).
-APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils build-essential cmake
+# A headless Chromium opens the session's picture and page in the tests (through Playwright,
+# whose wheel holds no browser) and takes the screenshots in docs/.
+APT_PACKAGES = espeak-ng ffmpeg libportaudio2 pulseaudio pulseaudio-utils build-essential cmake \
+	chromium-headless-shell
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system play test bench clean
@@ -14,7 +17,7 @@ setup: system $(VENV)/.installed
 
 system:
 	@missing=""; \
-	for cmd in espeak-ng ffmpeg ffprobe pulseaudio parec cc cmake; do \
+	for cmd in espeak-ng ffmpeg ffprobe pulseaudio parec cc cmake chromium-headless-shell; do \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
 	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
 	if [ -n "$$missing" ]; then \

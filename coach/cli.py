@@ -441,14 +441,16 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     type=click.Choice(PREVIEW_FORMATS),
     default="text",
     show_default=True,
-    help="text: a table for the terminal; json: the exact timeline; srt/vtt: subtitles.",
+    help="text: a table for the terminal; json: the exact timeline; srt/vtt: subtitles; "
+    "svg: a picture of the session; html: a page with the picture and the table.",
 )
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
 @click.option(
     "--estimate",
     is_flag=True,
     help="Estimate speech lengths from words a minute instead of synthesizing (no espeak-ng).",
 )
-def preview(routine, fmt, estimate, **options):
+def preview(routine, fmt, output, estimate, **options):
     """Show the timed narration of ROUTINE: what is said and sounded when, no audio.
 
     Preview, play and export build the same timeline from the same options.
@@ -456,7 +458,14 @@ def preview(routine, fmt, estimate, **options):
     from coach.files.preview import render_preview
 
     session = build_session(routine, estimate=estimate, can_estimate=True, **options)
-    click.echo(render_preview(session.timeline, fmt), nl=False)
+    text = render_preview(session.timeline, fmt)
+    if output:  # whole or not at all: a failed run leaves no half-written file
+        from coach.cache import write_atomically
+
+        write_atomically(Path(output), text.encode("utf-8"))
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command("list", short_help="List the built-in routines.")

@@ -1,4 +1,5 @@
-"""The timeline as text: a terminal table, Markdown, JSON, and SRT/WebVTT subtitles."""
+"""The timeline as text: a terminal table, Markdown, JSON, SRT/WebVTT subtitles, and its
+picture (SVG, or an HTML page holding the picture and the table)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import json
 
 from coach.timeline import Event, Timeline, clock
 
-FORMATS = ("text", "markdown", "json", "srt", "vtt")
+FORMATS = ("text", "markdown", "json", "srt", "vtt", "svg", "html")
 
 
 def render_preview(timeline: Timeline, fmt: str) -> str:
+    if fmt in ("svg", "html"):  # they build on this module's summary and table
+        from coach.files import page, picture
+
+        return picture.svg(timeline) if fmt == "svg" else page.html(timeline)
     return {
         "text": to_text,
         "markdown": to_markdown,
@@ -31,7 +36,8 @@ def subtitle_time(samples: int, rate: int, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _heading(t: Timeline) -> str:
+def summary(t: Timeline) -> str:
+    """The session's length, voice and rate in one line (under the title in every format)."""
     if t.estimated:
         voice = f"ESTIMATED timing at {t.rate} words a minute (no speech engine)"
     else:
@@ -39,7 +45,7 @@ def _heading(t: Timeline) -> str:
     length = clock(t.duration, t.sample_rate)
     if t.massage_steps() != t.steps:  # framed: the massage's own length first
         length = f"{clock(t.massage_end - t.massage_start, t.sample_rate)} massage, {length} in all"
-    return f"{t.title} ({length}, {voice})"
+    return f"{length}, {voice}"
 
 
 def _line(e: Event) -> str:
@@ -53,7 +59,7 @@ def _ticks_summary(events: list[Event], rate: int) -> str:
     return f"[rhythm tick x{len(events)}" + (f", every {period:.1f} s]" if period else "]")
 
 
-def _by_step(t: Timeline) -> dict[int, list[Event]]:
+def by_step(t: Timeline) -> dict[int, list[Event]]:
     """Each step's events in time order, found in one pass (a scan per step made the preview
     of a 2000-step routine quadratic)."""
     found: dict[int, list[Event]] = {}
@@ -62,7 +68,7 @@ def _by_step(t: Timeline) -> dict[int, list[Event]]:
     return found
 
 
-def _step_lines(t: Timeline, in_step: list[Event]) -> list[tuple[int, str]]:
+def step_lines(t: Timeline, in_step: list[Event]) -> list[tuple[int, str]]:
     """(start, text) for each sound of a step in time order, its rhythm ticks as one line."""
     ticks = [e for e in in_step if e.role == "tick"]
     lines = [(e.start, _line(e)) for e in in_step if e.role != "tick"]
@@ -73,15 +79,15 @@ def _step_lines(t: Timeline, in_step: list[Event]) -> list[tuple[int, str]]:
 
 def to_text(t: Timeline) -> str:
     rate = t.sample_rate
-    lines = [_heading(t), ""]
-    events = _by_step(t)
+    lines = [f"{t.title} ({summary(t)})", ""]
+    events = by_step(t)
     for step in t.steps:
         span = f"{clock(step.start, rate)}-{clock(step.end, rate)}"
         if t.is_massage(step):
             lines.append(f"{step.index:>2}. {step.title}  ({step.technique}, {step.area})  {span}")
         else:  # the pre-roll and the aftercare: no step number, no technique
             lines.append(f"    {step.title}  {span}")
-        for start, text in _step_lines(t, events.get(step.index, [])):
+        for start, text in step_lines(t, events.get(step.index, [])):
             lines.append(f"    {clock(start, rate, tenths=True):>7}  {text}")
         lines.append("")
     lines += [f"note: {n}" for n in t.notes]
@@ -90,8 +96,8 @@ def to_text(t: Timeline) -> str:
 
 def to_markdown(t: Timeline) -> str:
     rate = t.sample_rate
-    lines = [f"# {t.title}", "", _heading(t).removeprefix(t.title).strip(" ()").capitalize(), ""]
-    events = _by_step(t)
+    lines = [f"# {t.title}", "", summary(t).capitalize(), ""]
+    events = by_step(t)
     for step in t.steps:
         span = f"{clock(step.start, rate)}–{clock(step.end, rate)}"
         if t.is_massage(step):
@@ -99,7 +105,7 @@ def to_markdown(t: Timeline) -> str:
             lines += [f"*{step.technique}, {step.area}*", ""]
         else:
             lines += [f"## {step.title} ({span})", ""]
-        for start, text in _step_lines(t, events.get(step.index, [])):
+        for start, text in step_lines(t, events.get(step.index, [])):
             lines.append(f"- `{clock(start, rate, tenths=True)}` {text}")
         lines.append("")
     if t.notes:
