@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from coach.errors import CoachError, RoutineError
 from coach.files.export import FORMATS
+from coach.files.picture import svg
 from coach.script.routine import MAX_FILE_BYTES, MAX_HOURS, RATE_RANGE, builtin_routines
 from coach.web import form
 from coach.web.events import Hub, stream
@@ -229,5 +230,9 @@ def _summary(session) -> dict:
 
 
 def _picture(timeline) -> str:
-    """PICTURE: the session's SVG from coach/files/picture.py (issue 19) once it lands."""
-    return ""
+    """The session's picture (coach/files/picture.py), always in its dark colours: the page
+    is dark whatever the system's mode, and a light picture would light the room. The picture
+    follows `prefers-color-scheme` and has no switch of its own, so its dark rules are made
+    unconditional here."""
+    drawn = svg(timeline)
+    return drawn.replace("@media (prefers-color-scheme:dark){", "@media all{", 1)

@@ -139,7 +139,8 @@ function cursor(now) {
   let line = svg.querySelector(".coach-cursor");
   const step = shown && shown.steps.find((s) => s.index === now.step);
   const live = now.status === "playing" || now.status === "paused";
-  const shapes = step ? [...svg.querySelectorAll(`[data-step="${now.step}"]`)] : [];
+  // A step is a group holding one rect per row it covers, in order.
+  const shapes = step ? [...svg.querySelectorAll(`[data-step="${now.step}"] > rect`)] : [];
   if (!live || !shapes.length || typeof now.position !== "number") {
     if (line) line.remove();
     return;
