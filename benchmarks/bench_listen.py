@@ -99,10 +99,10 @@ def session_audio() -> tuple[np.ndarray, np.ndarray, float, int]:
     (each phrase at its event's start, later when the phrase before ran long) and its cues,
     at -6 dB (loudspeaker to microphone), with people talking in its longest gaps. Returns the
     16 kHz audio, the coach-sounding flags per sample, its seconds and the phrases talked."""
-    from coach.cli import build_session
+    from coach.session import SessionSpec, build
     from coach.sound.cues import Cues
 
-    timeline = build_session("classic-back", estimate=True).timeline
+    timeline = build(SessionSpec("classic-back"), estimate=True).timeline
     cues = Cues()
     placed, free_from = [], 0
     for event in timeline.events:

@@ -5,17 +5,40 @@ from __future__ import annotations
 import functools
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from coach import __version__
-from coach.errors import CoachError, NoDeviceError, RoutineError
+from coach.errors import (
+    BadKeys,
+    CoachError,
+    DeviceGone,
+    NoDeviceError,
+    PeakTooHigh,
+    RoutineError,
+    SpeechError,
+    StepOutOfRange,
+    ToolMissing,
+    TooShort,
+    UnknownFormat,
+)
 from coach.files.preview import FORMATS as PREVIEW_FORMATS
+from coach.live.controls import KEY_ACTIONS
 from coach.script.routine import MAX_HOURS, RATE_RANGE
+from coach.sound import DEFAULT_LOUDNESS
 from coach.timeline import clock
+
+if TYPE_CHECKING:  # loaded by the commands that use them: numpy alone takes 55 ms to load
+    from coach.session import LiveSession, Session, SessionSpec
+
+# How often the status block is redrawn while playing: it shows whole seconds.
+REDRAW = 0.1
 
 
 class Number(click.FloatRange):
@@ -64,6 +87,20 @@ music_option = click.option(
 )
 
 
+class ExportFormat(click.Choice):
+    """The export formats, as coach.files.export defines them, read only when a value or the
+    help needs them: loading the exporter (numpy, mutagen) for every command cost 130 ms."""
+
+    def __init__(self) -> None:
+        self.case_sensitive = True
+
+    @property
+    def choices(self):
+        from coach.files.export import FORMATS
+
+        return tuple(FORMATS)
+
+
 def invocation() -> list[str]:
     """The command as the user can run it again: `coach` when that is what PATH finds, else
     the path they ran it by (`.venv/bin/coach` after `make play`), or `python -m coach`."""
@@ -85,104 +122,54 @@ def timeline_options(command):
     return command
 
 
-class Session:
-    """A routine with the speech, cues and timeline built from the shared options."""
+def session_spec(routine: str, options: dict, **more) -> SessionSpec:
+    """The spec the shared options (and `more`, e.g. music) ask for."""
+    from coach.session import SessionSpec
 
-    def __init__(self, routine, speech, cues, timeline, warnings=()):
-        self.routine = routine
-        self.speech = speech
-        self.cues = cues
-        self.timeline = timeline  # framed: lead-in, pre-roll, the massage, aftercare
-        self.warnings = warnings  # the safety lint's, for the command to show
-
-    def warn(self) -> None:
-        for warning in self.warnings:
-            click.echo(str(warning), err=True)
+    return SessionSpec(
+        routine,
+        minutes=options["minutes"],
+        voice=options["voice"],
+        rate=options["rate"],
+        safety=not options["no_safety"],
+        ticks=options["ticks"],
+        **more,
+    )
 
 
 def build_session(
-    routine_arg: str,
-    minutes: float | None = None,
-    voice: str | None = None,
-    rate: int | None = None,
-    no_safety: bool = False,
-    ticks: bool = False,
+    spec: SessionSpec,
     estimate: bool = False,
     can_estimate: bool = False,
     before_synthesis: Callable[[], None] | None = None,
 ) -> Session:
-    """`can_estimate`: the command has --estimate, so a speech failure may suggest it.
-    `before_synthesis` runs once the routine and the voice are known good, before any phrase
-    is made (tens of seconds on a cold cache): `play` checks its audio device there."""
-    from coach.resources import scripts_dir
-    from coach.script import compiler, framing
-    from coach.script.compiler import compile_routine, shortest_minutes
-    from coach.script.lint import lint
-    from coach.script.routine import english_lines, find_routine, load_routine
-    from coach.sound.cues import Cues
-    from coach.sound.speech import Estimate, SpeechError
-    from coach.sound.voices import open_speech
+    """`coach.session.build` with the command line around it: $COACH_VOICE, a progress bar on
+    a terminal, notes and warnings shown, and errors worded with the options that fix them
+    (`can_estimate`: the command has --estimate, so a speech failure may suggest it)."""
+    from coach.session import build
 
-    path = find_routine(routine_arg)
-    routine = load_routine(path)
-    warnings = lint(routine, path.read_text(encoding="utf-8").removeprefix("\ufeff"))
-    if english := english_lines(routine):
-        click.echo(
-            f'coach: warning: {routine.path}: language "{routine.language}", but the coach\'s own '
-            f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}",
-            err=True,
-        )
-    own_rate, rate = rate, rate or routine.rate
-    named = f"{routine.path}: " if routine.voice and not voice else ""  # the file's voice
-    if estimate:
-        speech = Estimate(rate) if rate else Estimate()
-    else:
-        try:
-            speech, notes = open_speech(
-                voice or routine.voice,
-                rate=rate,
-                language=routine.language,
-                preferred=os.environ.get("COACH_VOICE") or None,
-            )
-        except SpeechError as e:  # a voice or language from the file: name the file
-            where = named or (f"{routine.path}: " if e.need == "voice" and not voice else "")
-            raise CoachError(where + _speech_hint(e, can_estimate)) from None
-        for note in notes:
-            click.echo(f"coach: {named}{note}", err=True)
-        if sys.stderr.isatty():
-            speech.progress = _SynthesisBar()
-    cues = Cues()
-    options = dict(ticks=True if ticks else None)
-    # Advice may point at a file's words only when the user wrote the file; when a built-in
-    # or an option of this run is involved, the hint names the option that fixes it.
-    editable = Path(routine.path).resolve().parent != scripts_dir().resolve()
-    options_used = minutes is not None or own_rate is not None or voice is not None
-    screening = routine.coaching.safety_notice and not no_safety
-    if before_synthesis:
-        before_synthesis()
+    bar = _SynthesisBar() if sys.stderr.isatty() else None
     try:
-        # Every phrase in one batch: one progress bar, and the engine's workers kept busy.
-        speech.lengths([*compiler.phrases(routine, minutes), *framing.phrases(routine, screening)])
-        timeline = compile_routine(
-            routine, speech, cues, minutes=minutes, editable=editable, **options
+        session = build(
+            spec,
+            bar,
+            preferred_voice=os.environ.get("COACH_VOICE") or None,
+            estimate=estimate,
+            before_synthesis=before_synthesis,
         )
-        timeline = framing.frame(timeline, routine, speech, screening=screening)
     except SpeechError as e:
         raise CoachError(_speech_hint(e, can_estimate)) from None
-    except RoutineError as e:
-        if editable and not options_used:
-            raise
-        shortest = shortest_minutes(routine, speech, cues, **options)
-        if minutes:
-            hint = (
-                f"--minutes {minutes:g} is too short for {routine.name}: try --minutes {shortest}"
-            )
+    except TooShort as e:
+        if e.minutes:
+            hint = f"--minutes {e.minutes:g} is too short for {e.routine}: try --minutes "
         else:
-            hint = (
-                f"{routine.name} needs more time at this voice and rate: try --minutes {shortest}"
-            )
-        raise RoutineError(e.problems, hint) from None
-    return Session(routine, speech, cues, timeline, warnings)
+            hint = f"{e.routine} needs more time at this voice and rate: try --minutes "
+        raise RoutineError(e.problems, hint + str(e.shortest_minutes)) from None
+    for note in session.notes:
+        click.echo(f"coach: {note}", err=True)
+    for warning in session.warnings:
+        click.echo(str(warning), err=True)
+    return session
 
 
 def _speech_hint(error, can_estimate: bool) -> str:
@@ -258,8 +245,8 @@ def cli():
     "keys_spec",
     envvar="COACH_KEYS",
     metavar="ACTION=KEY,...",
-    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: pause, "
-    "next, back, repeat, louder, softer, quit; KEY: one character or SPACE, ENTER, TAB, LEFT, "
+    help="Rebind keys, e.g. for a foot pedal: next=PAGEDOWN,back=PAGEUP,pause=b. ACTION: "
+    f"{', '.join(KEY_ACTIONS)}; KEY: one character or SPACE, ENTER, TAB, LEFT, "
     "RIGHT, UP, DOWN, PAGEUP, PAGEDOWN, HOME, END, F5-F8. Naming an action replaces its keys "
     "(name it twice for two). Also read from $COACH_KEYS.",
 )
@@ -288,16 +275,13 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
       "coach, pause" / "coach, resume" (or "continue"), "coach, next", "coach, back",
       "coach, repeat", "coach, louder" / "coach, softer", "coach, stop"
     """
-    import contextlib
     import shlex
 
     from click.core import ParameterSource
 
     from coach.live.keys import Keyboard, parse_keymap
-    from coach.live.player import SoundDeviceOutput
-    from coach.live.player import play as play_live
-    from coach.sound.music import MUSIC_OFFSET_LU, Music, speech_ceiling
-    from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, Sounds, calibrated
+    from coach.live.output import SoundDeviceOutput
+    from coach.session import LiveSession
 
     keymap = parse_keymap(keys_spec)  # a typo fails before anything is synthesized
     coach = invocation()
@@ -318,41 +302,90 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
 
     listener = _listener() if listen else None
     output = SoundDeviceOutput()
+    spec = session_spec(routine, options, music=music, from_step=from_step)
     try:
-        with contextlib.ExitStack() as stack:
-            bed = None
-            if music:  # opened first: a file that is not audio fails before any synthesis
-                bed = stack.enter_context(Music(Path(music), DEFAULT_LOUDNESS + MUSIC_OFFSET_LU))
-            # The device is checked once the routine and voice are good, before any synthesis.
-            session = build_session(routine, before_synthesis=output.check, **options)
-            session.warn()
-            # Calibrated to the same loudness as `coach export` (WAV/FLAC hold these very
-            # samples; lossy formats keep 1 dB more headroom for their codecs). Measured once,
-            # then cached.
-            ceiling = speech_ceiling(CEILING_DBTP, bed.peak_dbtp) if bed else CEILING_DBTP
-            sounds = Sounds(session.speech, session.cues, ceiling_dbtp=ceiling)
-            sounds = calibrated(session.timeline, sounds)
-            controls = [Keyboard(keymap, enabled=not no_keys)]
-            if listener:
-                # The coach's own words go into the recognizer's model of what is not a command.
-                listener.own_words = [e.text for e in session.timeline.speech()]
-                controls.append(listener)
-            return play_live(
-                session.timeline,
-                sounds,
-                resume=shlex.join(resume),
-                from_step=from_step,
-                controls=controls,
-                music=bed,
-                output=output,
-            )
+        # The device is checked once the routine, music and voice are good, before any
+        # synthesis (tens of seconds on a cold cache).
+        session = build_session(spec, before_synthesis=output.check)
+        controls = [Keyboard(keymap, enabled=not no_keys)]
+        if listener:
+            # The coach's own words go into the recognizer's model of what is not a command.
+            listener.own_words = [e.text for e in session.timeline.speech()]
+            controls.append(listener)
+        live = LiveSession(session, output, controls)
+        keys = "  ".join(c.help for c in controls if c.help)
+        return run_live(live, shlex.join(resume), keys=keys)
     except NoDeviceError as e:  # none before synthesis, or gone since
         export = shlex.join([*coach, "export", routine, "-o", "guide.mp3"])
         raise CoachError(f"{e}: connect one, or make an audio file with `{export}`") from None
 
 
+class _Terminated(Exception):
+    """SIGTERM while playing: ends the session like q, through the same clean-up."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated
+
+
+def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: str = "") -> int:
+    """Play `live` in this terminal and return the exit code: 0 finished or quit, 130 Ctrl-C,
+    143 SIGTERM. Its status shows on `out` (a block redrawn in place on a terminal, else a
+    line per step) with `keys` under it; stopped early, it says how to resume: `resume` (the
+    command that plays it again) plus `--from-step` where it stopped. DeviceGone says it too."""
+    from coach.live.playback import resume_step
+    from coach.live.status import StatusView, lag_summary
+
+    timeline = live.timeline
+    view = StatusView(sys.stdout if out is None else out, keys)
+    said: list[str] = []
+
+    def show(state) -> None:
+        for line in state.unavailable[len(said) :]:  # a control left out (no microphone)
+            view.say(line)
+            said.append(line)
+        view.update(timeline, state.sample, state.status == "paused", state.volume_db, state.lag)
+
+    def hint() -> str:
+        step = resume_step(timeline, live.state.sample)
+        return f"To resume: {resume}" + ("" if step is None else f" --from-step {step}")
+
+    live.subscribe(show, every=REDRAW)
+    # Only the main thread may set a handler (elsewhere signal.signal raises ValueError); a
+    # front end running this in a thread keeps SIGTERM as it is.
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if on_main else None
+    code = 0
+    try:
+        live.start()
+        try:
+            while (ended := live.wait(REDRAW)) is None:
+                pass
+        except KeyboardInterrupt:
+            code = 130
+        except _Terminated:
+            code = 143
+        if code:
+            live.stop()
+            ended = live.wait()
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+    state = live.state
+    if ended == "failed":
+        if isinstance(state.error, DeviceGone):
+            raise CoachError(f"{state.error}. {hint()}")
+        raise state.error
+    if ended == "finished":
+        view.say(f"Session complete.{lag_summary(state.lag, timeline.sample_rate)}")
+    else:
+        view.say(f"Stopped. {hint()}")
+    return code
+
+
 def _listener():
-    from coach.live.listen import Listener, RecognizerMissing
+    from coach.errors import RecognizerMissing
+    from coach.live.listen import Listener
 
     try:
         return Listener()
@@ -375,7 +408,7 @@ def _listener():
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["wav", "flac", "mp3", "ogg", "m4a", "m4b"]),
+    type=ExportFormat(),
     help="Audio format, when the file's extension does not say it. m4b: an audiobook.",
 )
 @timeline_options
@@ -389,7 +422,7 @@ def _listener():
 @click.option(
     "--loudness",
     type=Number(-30, 0),
-    default=-19.0,
+    default=DEFAULT_LOUDNESS,
     show_default=True,
     help="Speech loudness in LUFS: -19 suits speakers and headphones, -16 (the loudest) a "
     "noisy room.",
@@ -401,21 +434,17 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
     The file holds exactly the timeline `coach preview --format json` shows with the same
     options. An existing file is replaced only once the new one is complete.
     """
-    from coach.files.export import FORMATS, check_loudness, check_output
+    from coach.files.export import check_loudness, check_output
     from coach.files.export import export as export_file
-    from coach.sound.music import MUSIC_OFFSET_LU, bed_level, speech_ceiling
-    from coach.sound.render import Sounds, calibrated
+    from coach.session import sounds as session_sounds
 
     check_loudness(loudness)
-    spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
-    ceiling = spec.ceiling_dbtp
-    if music:  # measured first: a file that is not audio fails before any synthesis
-        bed_peak = bed_level(Path(music), loudness + MUSIC_OFFSET_LU)[1]
-        ceiling = speech_ceiling(ceiling, bed_peak)
-    session = build_session(routine, **options)
-    session.warn()
-    sounds = Sounds(session.speech, session.cues, loudness, ceiling)
-    sounds = calibrated(session.timeline, sounds)
+    from coach.files.export import FORMATS
+
+    fmt_spec = FORMATS[check_output(Path(output), fmt, transcript)]  # before any slow work
+    # The music is measured first: a file that is not audio fails before any synthesis.
+    session = build_session(session_spec(routine, options, music=music, loudness=loudness))
+    sounds = session_sounds(session, fmt_spec.ceiling_dbtp)
     args = dict(fmt=fmt, transcript=transcript, loudness=loudness)
     args["music"] = Path(music) if music else None
     if sys.stderr.isatty():
@@ -457,7 +486,8 @@ def preview(routine, fmt, output, estimate, **options):
     """
     from coach.files.preview import render_preview
 
-    session = build_session(routine, estimate=estimate, can_estimate=True, **options)
+    spec = session_spec(routine, options)
+    session = build_session(spec, estimate=estimate, can_estimate=True)
     text = render_preview(session.timeline, fmt)
     if output:  # whole or not at all: a failed run leaves no half-written file
         from coach.cache import write_atomically
@@ -489,18 +519,18 @@ def check(ctx, files, strict):
     so a step whose words cannot fit is found too. Safety warnings (FILE:LINE: warning: ...)
     leave a routine valid: exit 0, unless --strict.
     """
+    from coach.session import SessionSpec
     from coach.sound.speech import espeak_available
 
     failed = warned = False
     for name in files:
         try:
-            session = build_session(name, estimate=not espeak_available())
+            session = build_session(SessionSpec(name), estimate=not espeak_available())
         except CoachError as e:
             # Every file is checked; each problem is reported on its own line.
-            click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {e}", err=True)
+            click.echo(str(e) if isinstance(e, RoutineError) else f"coach: {worded(e)}", err=True)
             failed = True
             continue
-        session.warn()
         warned = warned or bool(session.warnings)
         routine = session.routine
         click.echo(f"ok  {name}  ({routine.title}, {clock(routine.duration)})")
@@ -590,6 +620,32 @@ def voices(language):
     click.echo(f"(your own Piper voices: {voices_folder()})", err=True)
 
 
+def worded(error: CoachError) -> str:
+    """The error as this command line says it: naming the option or make target that fixes
+    it, where the library's error only carries the data."""
+    match error:
+        case UnknownFormat(given=given, suffix=suffix, formats=formats):
+            what = f"format {given!r}" if given else f"file extension {suffix or '(none)'!r}"
+            return (
+                f"unknown {what}: use --format with one of {', '.join(formats)} "
+                "or give the output file one of those extensions"
+            )
+        case PeakTooHigh():
+            return f"{error}: export it at a lower --loudness"
+        case ToolMissing(tool=tool, feature=feature):
+            return f"{tool} is not installed: install it (e.g. `make setup`) to use --{feature}"
+        case StepOutOfRange(step=step, steps=steps):
+            return f"--from-step {step} is out of range: this routine has steps 1 to {steps}"
+        case BadKeys(key=str() as key, named=named):
+            return f"unknown key {key!r} in --keys: use one character or one of {', '.join(named)}"
+        case BadKeys(entry=entry, actions=actions):
+            return (
+                f"bad --keys entry {entry!r}: write ACTION=KEY with ACTION one of "
+                f"{', '.join(actions)} (e.g. next=PAGEDOWN,back=PAGEUP)"
+            )
+    return str(error)
+
+
 def _one_line_errors(main):
     @functools.wraps(main)
     def wrapper(argv: list[str] | None = None) -> None:
@@ -603,7 +659,7 @@ def _one_line_errors(main):
             click.echo(str(e), err=True)
             code = e.exit_code
         except CoachError as e:
-            click.echo(f"coach: {e}", err=True)
+            click.echo(f"coach: {worded(e)}", err=True)
             code = e.exit_code
         except (KeyboardInterrupt, click.Abort):
             click.echo("coach: interrupted", err=True)

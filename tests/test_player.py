@@ -25,10 +25,10 @@ import pytest
 from pulse import RATE, PulseServer
 from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone, tone_clip, tone_timeline
 
-from coach.cli import build_session
 from coach.errors import CoachError
 from coach.live.keys import keys_help, parse_keymap, split_keys
-from coach.live.player import VOLUME_RANGE_DB, Playback
+from coach.live.playback import VOLUME_RANGE_DB, Playback
+from coach.session import SessionSpec, build
 from coach.sound.render import CEILING_DBTP, Sounds, render
 
 TONES = str(Path(__file__).with_name("tones.py"))
@@ -373,7 +373,8 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     coach = [sys.executable, "-m", "coach"]
     # The same timeline and clips as the player's; a clip's first loud sample is where the
     # capture shows it start (a soft consonant can open a phrase).
-    session = build_session(str(routine))
+    # The voice the `coach` subprocess gets from $COACH_VOICE (the suite's: conftest.py).
+    session = build(SessionSpec(str(routine)), preferred_voice=os.environ["COACH_VOICE"])
     sounds = Sounds(session.speech, session.cues)
     begin = session.timeline.massage_start  # --from-step 1: step 1, past the spoken pre-roll
     expected = [
@@ -524,15 +525,17 @@ def test_a_seek_ends_a_repeat():
 
 
 def test_play_runs_off_the_main_thread(pulse):
-    """A front end may run the session in a thread: only the main thread may set a signal
-    handler, and play used to fail there with ValueError before a sound."""
+    """A front end may run the terminal player in a thread: only the main thread may set a
+    signal handler, and play used to fail there with ValueError before a sound."""
     script = (
         "import sys, threading\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from tones import tone_clip, tone_timeline\n"
-        "from coach.live.player import play\n"
+        "from tones import tone_clip, tone_session\n"
+        "from coach.cli import run_live\n"
+        "from coach.session import LiveSession\n"
         "done = []\n"
-        "run = lambda: done.append(play(tone_timeline(2, 0.6), tone_clip, resume='x'))\n"
+        "live = LiveSession(tone_session(2, 0.6), sounds=tone_clip)\n"
+        "run = lambda: done.append(run_live(live, 'x'))\n"
         "thread = threading.Thread(target=run)\n"
         "thread.start()\n"
         "thread.join()\n"

@@ -10,14 +10,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from coach.cli import build_session
-from coach.live.player import Playback, resume_step, step_start
+from coach.live.playback import Playback, resume_step, step_start
 from coach.live.status import next_line, step_line
 from coach.script.compiler import compile_routine
 from coach.script.framing import LEAD_IN, frame
 from coach.script.routine import find_routine, load_routine
 from coach.script.safety import KIDNEYS, cautions_for
 from coach.script.techniques import BALL_SPINE, LIBRARY
+from coach.session import SessionSpec, build
 from coach.sound.cues import Cues
 from coach.sound.speech import Estimate
 from coach.timeline import SAMPLE_RATE as S
@@ -35,7 +35,7 @@ CONDITIONS = [
 @pytest.fixture(scope="module")
 def sessions():
     """The three built-ins as `coach preview --voice en-us` builds them (real espeak-ng)."""
-    return {name: build_session(name, voice="en-us") for name in BUILTINS}
+    return {name: build(SessionSpec(name, voice="en-us")) for name in BUILTINS}
 
 
 def routine(name):
@@ -123,15 +123,15 @@ def test_framing_moves_the_compiled_massage_unchanged():
 
 
 def test_minutes_sets_the_massage_not_the_pre_roll():
-    plain = build_session("quick-relief", estimate=True).timeline
-    longer = build_session("quick-relief", minutes=8, estimate=True).timeline
+    plain = build(SessionSpec("quick-relief"), estimate=True).timeline
+    longer = build(SessionSpec("quick-relief", minutes=8), estimate=True).timeline
     assert longer.massage_end - longer.massage_start == 8 * 60 * S
     assert longer.massage_start == plain.massage_start
 
 
 def test_no_safety_skips_the_questions_but_not_the_stop_rule():
-    full = build_session("classic-back", estimate=True).timeline
-    short = build_session("classic-back", estimate=True, no_safety=True).timeline
+    full = build(SessionSpec("classic-back"), estimate=True).timeline
+    short = build(SessionSpec("classic-back", safety=False), estimate=True).timeline
     assert any(e.role == "question" for e in full.events)
     roles = {e.role for e in short.speech() if e.end <= short.massage_start}
     assert "question" not in roles and "screening" not in roles
@@ -145,7 +145,7 @@ def test_safety_notice_false_in_the_file_skips_the_screening(tmp_path):
         'title = "Own"\n[coaching]\nsafety_notice = false\n'
         '[[steps]]\ntechnique = "effleurage"\narea = "upper back"\nduration = "2m"\n'
     )
-    t = build_session(str(path), estimate=True).timeline
+    t = build(SessionSpec(str(path)), estimate=True).timeline
     roles = {e.role for e in t.speech()}
     assert "question" not in roles and "stop" in roles
 

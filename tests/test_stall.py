@@ -26,8 +26,10 @@ from pulse import RATE, PulseServer
 from test_player import first_sound
 from tones import INSTRUCTION, tone_clip, tone_timeline
 
-from coach.cli import build_session
-from coach.live.player import AHEAD, DEVICE_BLOCK, DRIFT, KEEP_GAP, DeviceClock, Lag, Playback
+from coach.live.clock import DRIFT, DeviceClock, Lag
+from coach.live.output import DEVICE_BLOCK
+from coach.live.playback import AHEAD, KEEP_GAP, Playback
+from coach.session import SessionSpec, build
 
 MS = RATE // 1000
 STALL = 1.0
@@ -114,7 +116,7 @@ def stalled(tmp_path_factory):
     voice = ["--voice", "en-us"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp / "cache"))
-        timeline = build_session(str(routine), voice="en-us").timeline
+        timeline = build(SessionSpec(str(routine), voice="en-us")).timeline
     try:
         wav = tmp / "reference.wav"
         subprocess.run([*coach, "export", str(routine), *voice, "-o", str(wav)], env=env,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from coach.live.player import Lag
+from coach.live.clock import Lag
 from coach.live.status import StatusView, block, lag_summary
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import StepSpan, Timeline

@@ -14,9 +14,10 @@ import sys
 
 import numpy as np
 
+from coach.cli import run_live, worded
 from coach.errors import CoachError
-from coach.live.keys import parse_keymap
-from coach.live.player import play
+from coach.live.keys import Keyboard, parse_keymap
+from coach.session import LiveSession, Session, SessionSpec
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 INSTRUCTION = SAMPLE_RATE * 3 // 20  # 150 ms
@@ -57,6 +58,14 @@ def tone_clip(event: Event) -> np.ndarray:
     return tone(step_hz(int(step), int(part)), event.length)
 
 
+def tone_session(
+    steps: int = 4, step_seconds: float = 1.5, parts: int = 1, from_step: int | None = None
+) -> Session:
+    """The tone timeline as a session a LiveSession plays (with `sounds=tone_clip`)."""
+    timeline = tone_timeline(steps, step_seconds, parts)
+    return Session(SessionSpec("tones", from_step=from_step), None, None, None, timeline)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=4)
@@ -67,16 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys")
     args = parser.parse_args(argv)
     try:
-        return play(
-            tone_timeline(args.steps, args.step_seconds, args.parts),
-            tone_clip,
-            resume="coach play tones",
-            from_step=args.from_step,
-            keymap=parse_keymap(args.keys),
-            use_keys=not args.no_keys,
-        )
+        keyboard = Keyboard(parse_keymap(args.keys), enabled=not args.no_keys)
+        session = tone_session(args.steps, args.step_seconds, args.parts, args.from_step)
+        live = LiveSession(session, controls=[keyboard], sounds=tone_clip)
+        return run_live(live, "coach play tones", keys=keyboard.help)
     except CoachError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {worded(exc)}", file=sys.stderr)
         return exc.exit_code
 
 

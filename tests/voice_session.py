@@ -17,9 +17,10 @@ import numpy as np
 from phrases import say
 from tones import CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone
 
+from coach.cli import run_live
 from coach.errors import CoachError
 from coach.live.keys import DEFAULT_KEYS, Keyboard
-from coach.live.player import play
+from coach.session import LiveSession, Session, SessionSpec
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
 CUE = SAMPLE_RATE // 10
@@ -58,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
             from coach.live.listen import Listener
 
             controls.append(Listener(own_words=[e.text for e in timeline.speech()]))
-        return play(timeline, clip, resume="coach play voice", controls=controls)
+        session = Session(SessionSpec("voice"), None, None, None, timeline)
+        live = LiveSession(session, controls=controls, sounds=clip)
+        keys = "  ".join(c.help for c in controls if c.help)
+        return run_live(live, "coach play voice", keys=keys)
     except CoachError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code

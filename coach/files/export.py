@@ -27,7 +27,7 @@ import mutagen
 import numpy as np
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TIT2, CTOCFlags
 
-from coach.errors import CoachError
+from coach.errors import CoachError, PeakTooHigh, Terminated, UnknownFormat
 from coach.files.preview import milliseconds, subtitle_time, to_srt, to_vtt
 from coach.sound.cues import decode_command
 from coach.sound.music import MUSIC_OFFSET_LU, Music, trapezoids
@@ -112,11 +112,7 @@ def export_format(out: Path, fmt: str | None) -> str:
     """The format to write: `fmt` if given, else the output file's extension."""
     name = (fmt or out.suffix.lstrip(".")).lower()
     if name not in FORMATS:
-        given = f"format {fmt!r}" if fmt else f"file extension {out.suffix or '(none)'!r}"
-        raise CoachError(
-            f"unknown {given}: use --format with one of {', '.join(FORMATS)} "
-            "or give the output file one of those extensions"
-        )
+        raise UnknownFormat(fmt, out.suffix, tuple(FORMATS))
     return name
 
 
@@ -351,10 +347,7 @@ def _encode(
             if not overshoots:
                 break
             if passes == PEAK_PASSES:
-                raise CoachError(
-                    f"could not keep the true peaks of {path.name} at or under -1 dBTP: "
-                    "export it at a lower --loudness"
-                )
+                raise PeakTooHigh(path.name)
             dips = _deepened(dips, overshoots)
             _run_encoder(cmd, mix(dips), path)
     if spec.chapters == "id3":
@@ -526,12 +519,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's live process
     return True
-
-
-class Terminated(CoachError):
-    """SIGTERM arrived: unwinds like Ctrl-C so partial files are cleaned up."""
-
-    exit_code = 128 + signal.SIGTERM
 
 
 @contextlib.contextmanager

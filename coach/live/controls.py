@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from coach.errors import CoachError
-
 # What a control may ask for. "pause" toggles (one key for both); "hold" and "resume" only
 # pause or only resume, so a repeated "pause" never undoes itself.
 ACTIONS = ("pause", "hold", "resume", "next", "back", "repeat", "louder", "softer", "quit")
+# What a key may be bound to: one key toggles the pause, so "hold" and "resume" get none.
+KEY_ACTIONS = tuple(a for a in ACTIONS if a not in ("hold", "resume"))
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,3 @@ class Control(Protocol):
         ...
 
     def stop(self) -> None: ...
-
-
-class ControlUnavailable(CoachError):
-    """A control that cannot run here (no microphone, no terminal): the session goes on
-    without it, after one line saying so."""

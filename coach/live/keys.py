@@ -16,11 +16,8 @@ import threading
 import tty
 from collections.abc import Callable
 
-from coach.errors import CoachError
-from coach.live.controls import Action
-
-# The actions a key can be bound to (see coach.live.controls for what each does).
-ACTIONS = ("pause", "next", "back", "repeat", "louder", "softer", "quit")
+from coach.errors import BadKeys
+from coach.live.controls import KEY_ACTIONS, Action
 
 # Names for keys that are not one printable character, as terminals send them.
 NAMED_KEYS = {
@@ -66,21 +63,21 @@ def key_name(code: str) -> str:
 def keys_help(keymap: dict[str, str]) -> str:
     """One short line naming the keys of each action, e.g. "n/Right next  q quit"."""
     parts = []
-    for action in ACTIONS:
+    for action in KEY_ACTIONS:
         codes = [key_name(k) for k, a in keymap.items() if a == action]
         if codes:
             parts.append(f"{'/'.join(codes)} {action}")
     return "  ".join(parts)
 
 
-def key_code(name: str) -> str:
-    """What the terminal sends for a key given by name (`PAGEDOWN`, `SPACE`) or as itself (`x`)."""
+def key_code(name: str, entry: str = "") -> str:
+    """What the terminal sends for a key given by name (`PAGEDOWN`, `SPACE`) or as itself (`x`);
+    BadKeys naming the key map `entry` it came from when it is neither."""
     if len(name) == 1:
         return name
     code = NAMED_KEYS.get(name.upper())
     if code is None:
-        known = ", ".join(NAMED_KEYS)
-        raise CoachError(f"unknown key {name!r} in --keys: use one character or one of {known}")
+        raise BadKeys(entry or name, KEY_ACTIONS, key=name, named=tuple(NAMED_KEYS))
     return code
 
 
@@ -97,15 +94,12 @@ def parse_keymap(spec: str | None) -> dict[str, str]:
     for item in spec.split(","):
         action, sep, key = item.strip().partition("=")
         action = action.strip().lower()
-        if not sep or action not in ACTIONS or not key:
-            raise CoachError(
-                f"bad --keys entry {item.strip()!r}: write ACTION=KEY with ACTION one of "
-                f"{', '.join(ACTIONS)} (e.g. next=PAGEDOWN,back=PAGEUP)"
-            )
+        if not sep or action not in KEY_ACTIONS or not key:
+            raise BadKeys(item.strip(), KEY_ACTIONS)
         if action not in rebound:
             rebound.add(action)
             keymap = {k: a for k, a in keymap.items() if a != action}
-        keymap[key_code(key.strip())] = action
+        keymap[key_code(key.strip(), item.strip())] = action
     return keymap
 
 

@@ -37,8 +37,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from coach.errors import CoachError
-from coach.live.controls import Action, ControlUnavailable
+from coach.errors import ControlUnavailable, RecognizerMissing
+from coach.live.controls import Action
 
 WAKE = "coach"
 # The spoken word after the wake word, and the action it asks for.
@@ -192,10 +192,6 @@ class Recognizer:
         self.start()
         self.feed(pcm)
         return self.finish()
-
-
-class RecognizerMissing(CoachError):
-    """pocketsphinx cannot be imported."""
 
 
 class Hearing:

@@ -6,12 +6,10 @@ when the machine stalled the sound and how much silence was skipped to get back 
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from coach.live.clock import Lag
 from coach.timeline import Timeline
-
-if TYPE_CHECKING:
-    from coach.live.player import Lag
 
 
 def time_left(samples: int, rate: int) -> str:
@@ -121,15 +119,19 @@ class StatusView:
             return
         if lag is not None and lag.catch_ups != self._catch_ups:
             self._catch_ups = lag.catch_ups
-            print(f"{lag_line(lag, timeline.sample_rate)}.", file=self.out, flush=True)
+            self._line(f"{lag_line(lag, timeline.sample_rate)}.")
         step = timeline.step_at(position)
         if step.index != self._step:
             self._step = step.index
             left = time_left(timeline.duration - step.start, timeline.sample_rate)
-            print(f"{step_line(timeline, position)}. {left} left. {next_line(timeline, position)}",
-                  file=self.out, flush=True)  # fmt: skip
+            now, after = step_line(timeline, position), next_line(timeline, position)
+            self._line(f"{now}. {left} left. {after}")
 
     def say(self, message: str) -> None:
         """A line below the block (the block is drawn afresh under it on the next update)."""
-        print(message, file=self.out, flush=True)
+        self._line(message)
         self._shown = []
+
+    def _line(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()

@@ -13,7 +13,7 @@ import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coach.errors import CoachError
+from coach.errors import CueError
 from coach.resources import BUILTIN_CUES, cues_dir
 from coach.timeline import SAMPLE_RATE
 
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 SILENCE = round(32768 * 10 ** (-60 / 20))
 # The last few milliseconds are faded to exactly zero, so a cut-off tail cannot click.
 FADE_SECONDS = 0.005
-
-
-class CueError(CoachError):
-    """A cue sound that cannot be found or decoded."""
 
 
 class Cues:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.errors import CoachError
+from coach.errors import CoachError, ToolMissing
 from coach.sound.cues import decode_command
 from coach.timeline import SAMPLE_RATE, Event
 
@@ -58,7 +58,7 @@ BED_PEAK_DBTP = -10.0
 def _ffmpeg() -> str:
     path = shutil.which("ffmpeg")
     if path is None:
-        raise CoachError("ffmpeg is not installed: install it (e.g. `make setup`) to use --music")
+        raise ToolMissing("ffmpeg", "music")
     return path
 
 

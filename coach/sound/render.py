@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.cache import cache_root, store
+from coach.sound import DEFAULT_LOUDNESS
 from coach.sound.music import FADE, Music, bed_gain, duck_spans
 from coach.timeline import SAMPLE_RATE, Event, Timeline
 
@@ -29,8 +30,6 @@ BLOCK = SAMPLE_RATE // 10
 
 ClipSource = Callable[[Event], np.ndarray]
 
-# Spoken word, mono: -19 LUFS integrated (the usual podcast target; -16 is for stereo).
-DEFAULT_LOUDNESS = -19.0
 # Cues sit under the voice: audible, never startling. The rhythm tick is a whisper.
 CUE_OFFSET_LU = -5.0
 TICK_OFFSET_LU = -16.0

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from coach.cache import cache_root, read_clip, store, store_clip
-from coach.errors import CoachError
+from coach.errors import SpeechError
 from coach.timeline import SAMPLE_RATE
 
 ENGINE = "espeak-ng"
@@ -54,19 +54,6 @@ DEFAULT_VOICES = {"en": "en-us"}  # espeak's plain "en" is British; American Eng
 PARALLEL_FROM = 4  # fewer missing phrases than this are synthesized one after the other
 
 Progress = Callable[[int, int], None]  # (phrases made so far, phrases to make)
-
-
-class SpeechError(CoachError):
-    """Speech could not be made: an engine missing, an unknown voice, a failed phrase.
-
-    `need` names what would fix it, for the front end to put in its own words: "install" (a
-    program or package is missing), "voice" (the voice name is unknown), "retry" (the engine
-    stalled), or "" (the message says it all).
-    """
-
-    def __init__(self, message: str, need: str = ""):
-        super().__init__(message)
-        self.need = need
 
 
 class SpeechEngine(Protocol):

@@ -1,0 +1,248 @@
+"""The one API every front end uses (the command line, a web page): build a session from a
+routine and options, then play it live, steered and watched from code.
+
+    session = build(SessionSpec("classic-back", minutes=15))
+    live = LiveSession(session)
+    live.subscribe(print)          # every change of status or step, off the audio thread
+    live.start()                   # returns at once
+    live.pause(); live.resume(); live.next()
+    live.wait()                    # "finished", "stopped" or "failed"
+
+Nothing here prints, exits, reads the command line's environment or names its flags: problems
+are `coach.errors` classes carrying data, and warnings and notes come back as data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.errors import CoachError, RoutineError, SpeechError, TooShort
+from coach.live.controls import Control
+from coach.live.output import Output
+from coach.live.playback import step_start
+from coach.live.player import Player, State
+from coach.script.routine import Routine
+from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, Sounds
+from coach.timeline import Timeline
+
+__all__ = ["PASTED", "LiveSession", "Session", "SessionSpec", "State", "build", "sounds"]
+
+PASTED = "<pasted>"  # how problems name a routine given as text
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What to play and how. `routine`: a built-in name, a file path, or the text of a
+    routine file. `safety=False` skips the health questions (the stop rule is still said);
+    `loudness` is the speech's LUFS (None: DEFAULT_LOUDNESS); `from_step` starts at the
+    routine's step K (1..n), past the spoken pre-roll."""
+
+    routine: str
+    minutes: float | None = None
+    voice: str | None = None
+    rate: int | None = None
+    safety: bool = True
+    ticks: bool = False
+    music: str | Path | None = None
+    loudness: float | None = None
+    from_step: int | None = None
+
+    @property
+    def level(self) -> float:
+        """The speech loudness in LUFS."""
+        return DEFAULT_LOUDNESS if self.loudness is None else self.loudness
+
+
+@dataclass(frozen=True)
+class Session:
+    """A routine with the speech, cues and timeline built for a spec. `timeline` is framed:
+    lead-in, pre-roll, the massage, aftercare. `notes`: what the user should know about how
+    it was made (a voice for another language, lines left in English), one sentence each;
+    `warnings`: the safety lint's, each with its file and line."""
+
+    spec: SessionSpec
+    routine: Routine | None
+    speech: object
+    cues: object
+    timeline: Timeline
+    notes: tuple[str, ...] = ()
+    warnings: tuple = ()
+
+
+def build(
+    spec: SessionSpec,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    preferred_voice: str | None = None,
+    estimate: bool = False,
+    before_synthesis: Callable[[], None] | None = None,
+) -> Session:
+    """The session `spec` asks for. `progress(done, total)` hears of each phrase synthesized
+    (tens of seconds on a cold cache). `preferred_voice`: the user's default voice, used when
+    neither the spec nor the routine names one and it speaks the routine's language.
+    `estimate`: speech lengths from words a minute, no engine (a preview). `before_synthesis`
+    runs once the routine, music and voice are known good, before any phrase is made (a
+    player checks its audio device there).
+
+    Raises RoutineError (with every problem and its line), TooShort (with the shortest length
+    that fits), SpeechError (with what would fix it), or CoachError.
+    """
+    from coach.resources import scripts_dir
+    from coach.script import compiler, framing
+    from coach.script.compiler import compile_routine, shortest_minutes
+    from coach.script.lint import lint
+    from coach.script.routine import english_lines
+    from coach.sound.cues import Cues
+    from coach.sound.speech import Estimate
+
+    routine, text = _load(spec.routine)
+    if spec.music is not None:  # a file that is not audio fails before any synthesis
+        _bed(spec)
+    warnings = tuple(lint(routine, text))
+    notes = []
+    if english := english_lines(routine):
+        notes.append(
+            f'warning: {routine.path}: language "{routine.language}", but the coach\'s own '
+            f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}"
+        )
+    rate = spec.rate or routine.rate
+    if estimate:
+        speech = Estimate(rate) if rate else Estimate()
+    else:
+        speech, said = _speech(spec, routine, rate, preferred_voice)
+        notes += said
+        speech.progress = progress
+    cues = Cues()
+    options = dict(ticks=True if spec.ticks else None)
+    # Advice may point at a file's words only when the user wrote the file; when a built-in
+    # or an option of this run is involved, the error carries the length that fits.
+    editable = routine.path == PASTED or Path(routine.path).parent.resolve() != scripts_dir()
+    options_used = spec.minutes is not None or spec.rate is not None or spec.voice is not None
+    screening = routine.coaching.safety_notice and spec.safety
+    if before_synthesis:
+        before_synthesis()
+    try:
+        # Every phrase in one batch: one progress report, and the engine's workers kept busy.
+        texts = [*compiler.phrases(routine, spec.minutes), *framing.phrases(routine, screening)]
+        speech.lengths(texts)
+        timeline = compile_routine(
+            routine, speech, cues, minutes=spec.minutes, editable=editable, **options
+        )
+        timeline = framing.frame(timeline, routine, speech, screening=screening)
+    except RoutineError as e:
+        if editable and not options_used:
+            raise
+        shortest = shortest_minutes(routine, speech, cues, **options)
+        raise TooShort(e.problems, routine.name, spec.minutes, shortest) from None
+    return Session(spec, routine, speech, cues, timeline, tuple(notes), warnings)
+
+
+def _speech(spec: SessionSpec, routine: Routine, rate: int | None, preferred: str | None):
+    """The speech engine and its notes; a SpeechError names the routine file when the voice
+    or language that failed came from it."""
+    from coach.sound.voices import open_speech
+
+    named = f"{routine.path}: " if routine.voice and not spec.voice else ""  # the file's voice
+    try:
+        speech, notes = open_speech(
+            spec.voice or routine.voice, rate=rate, language=routine.language, preferred=preferred
+        )
+    except SpeechError as e:
+        where = named or (f"{routine.path}: " if e.need == "voice" and not spec.voice else "")
+        raise SpeechError(where + str(e), e.need) from None
+    return speech, [named + note for note in notes]
+
+
+def _is_text(routine: str) -> bool:
+    """Whether `routine` is a routine file's text rather than a name or path: every routine
+    has `title = ...`, and no name has an "=" or a newline (a path might have an "=")."""
+    if "\n" in routine:
+        return True
+    try:
+        return "=" in routine and not Path(routine).exists()
+    except OSError:  # a name too long for the file system: not a file
+        return True
+
+
+def _load(given: str) -> tuple[Routine, str]:
+    """The routine `given` names, is at, or is the text of; and its text (for the lint)."""
+    from coach.script.routine import find_routine, load_routine
+
+    if not _is_text(given):
+        path = find_routine(given)
+        return load_routine(path), path.read_text(encoding="utf-8").removeprefix("\ufeff")
+    # Through the file loader, so text gets the very checks and line numbers a file gets.
+    with tempfile.TemporaryDirectory(prefix="coach-routine-") as folder:
+        path = Path(folder) / "pasted.toml"
+        path.write_text(given, encoding="utf-8")
+        try:
+            routine = load_routine(path)
+        except RoutineError as e:
+            problems = [dataclasses.replace(p, path=PASTED) for p in e.problems]
+            raise RoutineError(problems, e.hint) from None
+        except CoachError as e:  # too large, say: the message names the file
+            raise CoachError(str(e).replace(str(path), PASTED)) from None
+    text = given.removeprefix("\ufeff")
+    return dataclasses.replace(routine, path=PASTED, name="pasted"), text
+
+
+def _bed(spec: SessionSpec) -> tuple[float, float]:
+    """(gain dB, true peak dBTP) of the spec's music at its level under the speech."""
+    from coach.sound.music import MUSIC_OFFSET_LU, bed_level
+
+    return bed_level(Path(spec.music), spec.level + MUSIC_OFFSET_LU)
+
+
+def sounds(session: Session, ceiling_dbtp: float = CEILING_DBTP) -> Sounds:
+    """The session's clips at the spec's loudness, calibrated so the whole guide measures it
+    (as `export` writes it: WAV and FLAC hold these very samples; lossy formats pass a lower
+    `ceiling_dbtp` for their codecs), with room left under the ceiling for the music's peaks.
+    The calibration is measured once, then cached."""
+    from coach.sound.music import speech_ceiling
+    from coach.sound.render import calibrated
+
+    if session.spec.music is not None:
+        ceiling_dbtp = speech_ceiling(ceiling_dbtp, _bed(session.spec)[1])
+    made = Sounds(session.speech, session.cues, session.spec.level, ceiling_dbtp)
+    return calibrated(session.timeline, made)
+
+
+class LiveSession(Player):
+    """`session` played live on `output` (None: the default sound device), from the spec's
+    `from_step`, with its music bed and at its loudness, steered by `controls` (the keyboard,
+    the voice) and by the methods `pause()`, `resume()`, `next()`, `back()`, `repeat()`,
+    `louder()`, `softer()` and `stop()` from any thread: all go through one action queue and
+    act on the audio clock. `start()` returns at once; `wait()` says how it ended; `state` is
+    a snapshot; `subscribe(callback)` hears of every change (see coach.live.player).
+
+    `sounds` replaces the clips made from the session's speech and cues (a hand-made timeline
+    of test tones). StepOutOfRange at once if the spec's step is not in the routine.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        output: Output | None = None,
+        controls: Sequence[Control] = (),
+        sounds: ClipSource | None = None,
+    ) -> None:
+        self.session = session
+        self._sounds = sounds
+        begin = step_start(session.timeline, session.spec.from_step)
+        super().__init__(
+            session.timeline, self._clips, start=begin, output=output, controls=controls
+        )
+
+    def _clips(self):
+        """Made on the player's thread: a calibration may take a while the first time."""
+        from coach.sound.music import MUSIC_OFFSET_LU, Music
+
+        clips = self._sounds or sounds(self.session)
+        spec = self.session.spec
+        if spec.music is None:
+            return clips, None
+        return clips, Music(Path(spec.music), spec.level + MUSIC_OFFSET_LU)
