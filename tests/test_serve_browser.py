@@ -5,16 +5,20 @@ massage table sees, presses and hears. One server for the module; every wait is 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import time
 
 import numpy as np
 import pytest
 from playwright.sync_api import expect, sync_playwright
 from pulse import RATE, PulseServer
+from test_player import first_sound
 from webserver import Server
 
 from coach.resources import scripts_dir
+from coach.session import SessionSpec, build, sounds
 
 CHROMIUM = "/usr/bin/chromium-headless-shell"  # Debian's chromium-headless-shell (Makefile)
 MS = RATE // 1000
@@ -168,3 +172,97 @@ def test_export_to_mp3_downloads_the_chapters_and_offers_the_transcript(browser,
     assert text.startswith("WEBVTT")
     assert "Rest both hands on the upper back." in text
     assert page.said == []
+
+
+def at(moment: float) -> float:
+    """Sleep until `moment` (monotonic); returns the time it is then."""
+    time.sleep(max(0.0, moment - time.monotonic()))
+    return time.monotonic()
+
+
+def heard_onsets(session) -> list[int]:
+    """Where each phrase of the pre-roll becomes audible, in session samples: its start plus
+    its clip's first loud sample (a soft consonant can open a phrase)."""
+    clips = sounds(session)
+    return [
+        e.start + int(np.argmax(np.abs(clips(e)) > 0.01))
+        for e in session.timeline.events
+        if e.kind == "speech" and e.step == 0
+    ]
+
+
+@pytest.mark.realtime
+def test_play_pause_resume_next_stop_from_two_pages(browser, server, pulse):
+    first, second = open_page(browser, server), open_page(browser, server)
+    choose(first)  # quick-relief without the health questions: a 52 s pre-roll
+    expect(first.locator("#picture svg [data-step]")).to_have_count(8)
+    spec = SessionSpec(str(QUICK), safety=False)
+    expected = heard_onsets(build(spec, preferred_voice=os.environ["COACH_VOICE"]))
+    recorder = pulse.record()
+    try:
+        first.get_by_role("button", name="Play", exact=True).click()
+        t0 = first_sound(recorder, timeout=20)
+        for page in (first, second):  # the other page follows within a second
+            expect(page.get_by_role("status")).to_contain_text("Before you start", timeout=1000)
+        # Pause from the second page, 2 s into the first phrase; resume from the first.
+        paused = at(t0 + 2.0)
+        second.get_by_role("button", name="Pause", exact=True).click()
+        for page in (first, second):
+            expect(page.get_by_role("status")).to_contain_text("Paused", timeout=1000)
+        resumed = at(paused + 1.0)
+        first.get_by_role("button", name="Resume", exact=True).click()
+        expect(second.get_by_role("status")).not_to_contain_text("Paused", timeout=1000)
+        # Past the third phrase (shifted by the pause), Next: the first step.
+        at(t0 + (expected[2] - expected[0]) / RATE + (resumed - paused) + 0.7)
+        first.get_by_role("button", name="Next", exact=True).click()
+        for page in (first, second):
+            expect(page.get_by_role("status")).to_contain_text("Contact", timeout=1000)
+        second.get_by_role("button", name="Stop", exact=True).click()
+        for page in (first, second):
+            expect(page.get_by_role("status")).to_contain_text("Stopped", timeout=1000)
+        stopped = time.monotonic()
+        at(stopped + 0.5)
+    finally:
+        capture = recorder.stop()
+    heard = np.array(capture.onsets(threshold=0.01))
+    # Pause: quiet within 0.5 s of the press, until Resume.
+    assert not capture.loud_between(capture.index_at(paused) + RATE // 2, capture.index_at(resumed))
+    # Stop: quiet within 0.5 s, and nothing after.
+    assert not capture.loud_between(capture.index_at(stopped) + RATE // 2, len(capture.samples))
+
+    def offset(sample: int) -> int:
+        """How far the nearest heard onset is from `sample` (session), first phrase aligned."""
+        offsets = (heard - heard[0]) - (sample - expected[0])
+        return int(offsets[np.argmin(np.abs(offsets))])
+
+    pause_at = capture.index_at(paused) - heard[0] + expected[0]  # about, in session samples
+    after = [e for e in expected[1:3] if e > pause_at]
+    assert len(after) == 2, (expected, pause_at)
+    shifts = [offset(e + round((resumed - paused) * RATE)) for e in after]
+    shift = int(np.median(shifts)) + round((resumed - paused) * RATE)
+    # After Resume every phrase is where the timeline puts it, shifted by the pause ...
+    for e in after:
+        assert abs(offset(e + shift)) <= 20 * MS, (e, shift, [offset(x + shift) for x in after])
+    # ... and the pause is the time between the presses (less their round trips).
+    assert abs(shift / RATE - (resumed - paused)) <= 0.15, (shift / RATE, resumed - paused)
+    assert first.said == [] and second.said == []
+
+
+@pytest.mark.realtime
+def test_a_fixed_pasted_routine_plays(browser, server, pulse):
+    page = open_page(browser, server)
+    _, fixed = routine_with_error_on_line_7()
+    page.get_by_label("Routine file", exact=True).fill(fixed)
+    page.get_by_label("Safety questions").set_checked(False)
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#messages")).to_contain_text("ok: Pasted")
+    recorder = pulse.record()
+    try:
+        page.get_by_role("button", name="Play", exact=True).click()
+        first_sound(recorder, timeout=20)
+        expect(page.get_by_role("status")).to_contain_text("Before you start")
+        page.get_by_role("button", name="Stop", exact=True).click()
+        expect(page.get_by_role("status")).to_contain_text("Stopped", timeout=1000)
+    finally:
+        capture = recorder.stop()
+    assert capture.loud_between(0, len(capture.samples))

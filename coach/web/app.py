@@ -17,7 +17,6 @@ control with nothing playing, 413 for too much), never a traceback: routine prob
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +39,6 @@ from coach.web.guard import COOKIE, Guard
 from coach.web.runner import Runner
 
 STATIC = Path(__file__).with_name("static")
-# How often the state is published while a session runs: the page's clocks move this often.
-TICK_S = 0.5
 
 
 def routine_files(folder: Path | None) -> dict[str, Path]:
@@ -136,16 +133,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        async def ticking() -> None:
-            while True:
-                await asyncio.sleep(TICK_S)
-                runner.tick()
-
-        ticker = asyncio.create_task(ticking())
         try:
             yield
-        finally:
-            ticker.cancel()
+        finally:  # the session stops and the exports' files go with the server
             await run_in_threadpool(runner.close)
 
     routes = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from coach.files.export import FORMATS
 from coach.script.routine import MAX_FILE_BYTES, MAX_HOURS, RATE_RANGE
-from coach.web._stopgap import SessionSpec  # STOP-GAP: coach.session once issue 17 lands
+from coach.session import SessionSpec
 
 # JSON escapes a routine's quotes and newlines (two bytes each): twice the file limit and room
 # for the other fields holds any routine text that fits the limit itself.

@@ -8,7 +8,6 @@ the audio clock.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import tempfile
@@ -20,14 +19,16 @@ from pathlib import Path
 
 from coach.errors import CoachError
 from coach.files.export import FORMATS, export
+from coach.session import LiveSession, Session, SessionSpec, State, build, sounds
 from coach.timeline import Timeline
-from coach.web._stopgap import Session, SessionSpec, build, sounds  # STOP-GAP: coach.session
 from coach.web.events import Hub
 from coach.web.form import BadInput
 
 ACTIONS = ("pause", "resume", "next", "back", "repeat", "louder", "softer", "stop")
 # Built sessions kept for Play and Export after a Check: a few routines' worth of options.
 KEEP_SESSIONS = 4
+# How often the state is published while a session runs: the page's clocks move this often.
+TICK_S = 0.5
 # Export progress is published at most this many times over a file (a bar needs no more).
 PROGRESS_STEPS = 100
 
@@ -72,8 +73,6 @@ class Runner:
 
     def play(self, spec: SessionSpec) -> dict:
         """Start `spec` live, in place of whatever plays now."""
-        from coach.session import LiveSession  # STOP-GAP: at the top once issue 17 lands
-
         session = self.prepare(spec)
         with self._lock:
             if self.live is not None:
@@ -81,7 +80,9 @@ class Runner:
                 self.live.wait(2)
             live = LiveSession(session, output=self.output)
             timeline = session.timeline
-            live.subscribe(lambda state: self.hub.publish("state", describe(state, timeline)))
+            live.subscribe(
+                lambda state: self.hub.publish("state", describe(state, timeline)), every=TICK_S
+            )
             self.live, self.timeline = live, timeline
             live.start()
         return self.state()
@@ -101,12 +102,6 @@ class Runner:
         if live is None or timeline is None:
             return {"status": "idle"}
         return describe(live.state, timeline)
-
-    def tick(self) -> None:
-        """Publish the state while a session runs, so pages show time left without a clock."""
-        state = self.state()
-        if state["status"] in ("starting", "playing", "paused"):
-            self.hub.publish("state", state)
 
     def export(self, spec: SessionSpec, fmt: str) -> str:
         """Start exporting `spec` as `fmt`; returns the job's id. Progress and the result come
@@ -175,13 +170,24 @@ class Runner:
             shutil.rmtree(download.folder, ignore_errors=True)
 
 
-def describe(state, timeline: Timeline) -> dict:
-    """A live session's state for the page, with the step's technique and area."""
-    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
-    step = next((s for s in timeline.steps if s.index == data.get("step")), None)
-    data["technique"] = step.technique if step else ""
-    data["area"] = step.area if step else ""
-    return data
+def describe(state: State, timeline: Timeline) -> dict:
+    """A live session's state for the page (times in seconds on the audio clock), with the
+    step's technique and area."""
+    step = next((s for s in timeline.steps if s.index == state.step), None)
+    return {
+        "status": state.status,
+        "step": state.step,
+        "step_title": state.step_title,
+        "technique": step.technique if step else "",
+        "area": step.area if step else "",
+        "position": state.position,
+        "step_left": state.step_left,
+        "session_left": state.session_left,
+        "next_title": state.next_title,
+        "caught_up": state.caught_up,
+        "volume_db": state.volume_db,
+        "error": str(state.error) if state.error else None,
+    }
 
 
 def file_stem(session: Session) -> str:

@@ -111,7 +111,8 @@ function render(next) {
   state = next;
   const status = next.status;
   const live = status === "playing" || status === "paused" || status === "starting";
-  $("paused").hidden = status !== "paused";
+  // Emptied, not hidden: the status region's text is exactly what it says.
+  $("paused").textContent = status === "paused" ? "Paused" : "";
   $("step-title").textContent = live
     ? next.step_title || "Starting"
     : ENDED[status] || "Choose a routine, then Play";
