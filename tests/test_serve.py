@@ -233,3 +233,35 @@ def test_a_port_in_use_is_one_line(local):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith(f"coach: cannot listen on 127.0.0.1 port {local.port}")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_cold_synthesis_reports_its_progress_on_the_event_stream(local):
+    # Words no earlier run has said (new each run), so every phrase is synthesized now.
+    rng = random.Random(time.time_ns())
+    words = [
+        " ".join("".join(rng.choice("aeioulmnrst") for _ in range(6)) for _ in range(4))
+        for _ in range(3)
+    ]
+    steps = "".join(
+        f'[[steps]]\ntechnique = "effleurage"\narea = "back"\nduration = 30\nsay = "{w}."\n\n'
+        for w in words
+    )
+    text = f'title = "Cold"\nrate = 160\n\n{steps}'
+    connection = http.client.HTTPConnection("127.0.0.1", local.port, timeout=30)
+    connection.request("GET", "/api/events")
+    events = connection.getresponse()
+    assert events.getheader("Content-Type").startswith("text/event-stream")
+    assert events.readline() == b"event: state\n"  # what a page needs to draw at once
+    status, data = local.request("/api/session", {"text": text, "safety": False})
+    assert status == 200, data
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = events.readline().decode()
+        if line.startswith("data: ") and '"job":"speech"' in line:
+            seen.append(json.loads(line[6:]))
+            if seen[-1]["done"] == seen[-1]["total"]:
+                break
+    connection.close()
+    assert seen and seen[-1]["done"] == seen[-1]["total"] >= 3
+    assert [p["done"] for p in seen] == sorted(p["done"] for p in seen)
