@@ -131,6 +131,8 @@ function render(next) {
   pause.textContent = status === "paused" ? "Resume" : "Pause";
   pause.dataset.action = status === "paused" ? "resume" : "pause";
   for (const button of document.querySelectorAll("[data-action]")) button.disabled = !live;
+  // A stray tap on Play mid-massage would start again from the top: Stop first.
+  $("play").disabled = live;
   cursor(next);
 }
 
@@ -252,13 +254,12 @@ async function start() {
     reader.readAsText(file);
   });
   $("play").addEventListener("click", async () => {
-    $("play").disabled = true;
+    $("play").disabled = true; // until it plays: a cold routine is synthesized first
     try {
       render(await call("POST", "/api/play", spec()));
     } catch (error) {
       failed(error);
-    } finally {
-      $("play").disabled = false;
+      render(state);
     }
   });
   for (const button of document.querySelectorAll("[data-action]")) {
