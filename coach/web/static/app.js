@@ -256,7 +256,8 @@ async function start() {
   $("play").addEventListener("click", async () => {
     $("play").disabled = true; // until it plays: a cold routine is synthesized first
     try {
-      render(await call("POST", "/api/play", spec()));
+      // The event stream shows what happens; the answer's own state may already be older.
+      await call("POST", "/api/play", spec());
     } catch (error) {
       failed(error);
       render(state);
@@ -265,7 +266,7 @@ async function start() {
   for (const button of document.querySelectorAll("[data-action]")) {
     button.addEventListener("click", async () => {
       try {
-        render(await call("POST", `/api/control/${button.dataset.action}`));
+        await call("POST", `/api/control/${button.dataset.action}`);
       } catch (error) {
         failed(error);
       }
