@@ -32,6 +32,7 @@ from coach.errors import CoachError, RoutineError
 from coach.files.export import FORMATS
 from coach.files.picture import svg
 from coach.script.routine import MAX_FILE_BYTES, MAX_HOURS, RATE_RANGE, builtin_routines
+from coach.session import SessionSpec
 from coach.web import form
 from coach.web.events import Hub, stream
 from coach.web.form import BadInput
@@ -51,108 +52,117 @@ def routine_files(folder: Path | None) -> dict[str, Path]:
     return found
 
 
+class Api:
+    """The routes, over one runner (the live session and the exports) and one event hub.
+    `token`: what every request must carry (None: loopback only, no token); `routines`: the
+    user's folder of routine files; `preferred_voice`: the user's default voice; `output`:
+    where sound goes (None: the default device)."""
+
+    def __init__(self, token: str | None, routines: Path | None, preferred_voice, output):
+        self.token = token
+        self.hub = Hub()
+        self.runner = Runner(self.hub, preferred_voice, output)
+        self.files = routine_files(routines)
+        self._voices: list[dict] | None = None
+
+    def routes(self) -> list:
+        return [
+            Route("/", self.index),
+            Route("/api/options", self.options),
+            Route("/api/session", _answering(self.session), methods=["POST"]),
+            Route("/api/play", _answering(self.play), methods=["POST"]),
+            Route("/api/control/{action}", _answering(self.control), methods=["POST"]),
+            Route("/api/state", self.state),
+            Route("/api/events", self.events),
+            Route("/api/export", _answering(self.export), methods=["POST"]),
+            Route("/api/download/{job}/{kind}", _answering(self.download)),
+            Mount("/static", StaticFiles(directory=STATIC)),
+        ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app):
+        try:
+            yield
+        finally:  # the session stops and the exports' files go with the server
+            await run_in_threadpool(self.runner.close)
+
+    async def voices(self) -> list[dict]:
+        """The voices to offer (asking espeak-ng takes a moment: once)."""
+        if self._voices is None:
+            self._voices = await run_in_threadpool(_voices)
+        return self._voices
+
+    async def spec(self, request: Request) -> tuple[dict, SessionSpec]:
+        """The request's fields, and the session they ask for."""
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > form.MAX_BODY:
+                raise form.too_large()
+        data = form.parse(bytes(body))
+        names = frozenset(v["name"] for v in await self.voices())
+        return data, form.spec(data, self.files, names)
+
+    async def index(self, request: Request) -> Response:
+        response = FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        if self.token:  # the page's own requests (and the event stream) carry it from now on
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+        return response
+
+    async def options(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "routines": await run_in_threadpool(_titled, self.files),
+                "voices": await self.voices(),
+                "formats": list(FORMATS),
+                "rate": list(RATE_RANGE),
+                "max_minutes": MAX_HOURS * 60,
+                "max_bytes": MAX_FILE_BYTES,
+                "state": self.runner.state(),
+            }
+        )
+
+    async def session(self, request: Request) -> Response:
+        _, spec = await self.spec(request)
+        return JSONResponse(_summary(await run_in_threadpool(self.runner.prepare, spec)))
+
+    async def play(self, request: Request) -> Response:
+        _, spec = await self.spec(request)
+        return JSONResponse(await run_in_threadpool(self.runner.play, spec))
+
+    async def control(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        return JSONResponse(await run_in_threadpool(self.runner.control, action))
+
+    async def state(self, request: Request) -> Response:
+        return JSONResponse(self.runner.state())
+
+    async def events(self, request: Request) -> Response:
+        return StreamingResponse(
+            stream(self.hub, [("state", self.runner.state())]),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def export(self, request: Request) -> Response:
+        data, spec = await self.spec(request)
+        job = self.runner.export(spec, form.export_format(data))
+        return JSONResponse({"job": job}, status_code=202)
+
+    async def download(self, request: Request) -> Response:
+        path = self.runner.download(request.path_params["job"], request.path_params["kind"])
+        return FileResponse(path, filename=path.name)
+
+
 def create_app(
     token: str | None = None,
     routines: Path | None = None,
     preferred_voice: str | None = None,
     output=None,
 ) -> Guard:
-    """The app. `token`: what every request must carry (None: loopback only, no token);
-    `routines`: the user's folder of routine files; `preferred_voice`: the user's default
-    voice; `output`: where sound goes (None: the default device)."""
-    hub = Hub()
-    runner = Runner(hub, preferred_voice, output)
-    files = routine_files(routines)
-    voices: list[dict] = []
-
-    def names() -> frozenset[str]:
-        return frozenset(v["name"] for v in voices)
-
-    async def read(request: Request) -> dict:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > form.MAX_BODY:
-                raise form.too_large()
-        return form.parse(bytes(body))
-
-    async def index(request: Request) -> Response:
-        response = FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
-        if token:  # the page's own requests (and the event stream) carry it from now on
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
-        return response
-
-    async def options(request: Request) -> Response:
-        if not voices:
-            voices.extend(await run_in_threadpool(_voices))
-        return JSONResponse(
-            {
-                "routines": await run_in_threadpool(_titled, files),
-                "voices": voices,
-                "formats": list(FORMATS),
-                "rate": list(RATE_RANGE),
-                "max_minutes": MAX_HOURS * 60,
-                "max_bytes": MAX_FILE_BYTES,
-                "state": runner.state(),
-            }
-        )
-
-    async def session(request: Request) -> Response:
-        spec = form.spec(await read(request), files, names())
-        made = await run_in_threadpool(runner.prepare, spec)
-        return JSONResponse(_summary(made))
-
-    async def play(request: Request) -> Response:
-        spec = form.spec(await read(request), files, names())
-        return JSONResponse(await run_in_threadpool(runner.play, spec))
-
-    async def control(request: Request) -> Response:
-        action = request.path_params["action"]
-        return JSONResponse(await run_in_threadpool(runner.control, action))
-
-    async def state(request: Request) -> Response:
-        return JSONResponse(runner.state())
-
-    async def events(request: Request) -> Response:
-        first = [("state", runner.state())]
-        return StreamingResponse(
-            stream(hub, first),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
-
-    async def export(request: Request) -> Response:
-        data = await read(request)
-        fmt = form.export_format(data)
-        job = runner.export(form.spec(data, files, names()), fmt)
-        return JSONResponse({"job": job}, status_code=202)
-
-    async def download(request: Request) -> Response:
-        path = runner.download(request.path_params["job"], request.path_params["kind"])
-        return FileResponse(path, filename=path.name)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        try:
-            yield
-        finally:  # the session stops and the exports' files go with the server
-            await run_in_threadpool(runner.close)
-
-    routes = [
-        Route("/", index),
-        Route("/api/options", options),
-        Route("/api/session", _answering(session), methods=["POST"]),
-        Route("/api/play", _answering(play), methods=["POST"]),
-        Route("/api/control/{action}", _answering(control), methods=["POST"]),
-        Route("/api/state", state),
-        Route("/api/events", events),
-        Route("/api/export", _answering(export), methods=["POST"]),
-        Route("/api/download/{job}/{kind}", _answering(download)),
-        Mount("/static", StaticFiles(directory=STATIC)),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.runner = runner
-    return Guard(app, token)
+    """The app behind its guard (see `Api` for the arguments)."""
+    api = Api(token, routines, preferred_voice, output)
+    return Guard(Starlette(routes=api.routes(), lifespan=api.lifespan), token)
 
 
 def _answering(endpoint: Callable) -> Callable:
