@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from pulse import RATE, PulseServer
 from test_player import first_sound
-from webserver import Server
+from webserver import Server, wait_for
 
 from coach.resources import scripts_dir
 from coach.session import SessionSpec, build, sounds
@@ -261,6 +261,15 @@ def test_a_fixed_pasted_routine_plays(browser, server, pulse):
         page.get_by_role("button", name="Play", exact=True).click()
         first_sound(recorder, timeout=20)
         expect(page.get_by_role("status")).to_contain_text("Before you start")
+        # Softer, then Louder: 3 dB down and back, on the session every page sees.
+        for name, volume in (("Softer", -3.0), ("Softer", -6.0), ("Louder", -3.0)):
+            page.get_by_role("button", name=name, exact=True).click()
+            wait_for(lambda v=volume: server.json("/api/state")["volume_db"] == v, 2)
+        page.get_by_role("button", name="Next", exact=True).click()
+        expect(page.get_by_role("status")).to_contain_text("Effleurage", timeout=1000)
+        for name in ("Repeat", "Back"):  # the same step, its instruction again
+            page.get_by_role("button", name=name, exact=True).click()
+            expect(page.get_by_role("status")).to_contain_text("Effleurage")
         page.get_by_role("button", name="Stop", exact=True).click()
         expect(page.get_by_role("status")).to_contain_text("Stopped", timeout=1000)
     finally:
