@@ -31,11 +31,20 @@ def cache_root(cache_dir: Path | None = None) -> Path:
     return Path(user_cache_dir("coach"))
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so no reader ever sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomically(path: Path, data: bytes, asked: bool = False) -> None:
+    """Write via a temp file and rename, so no reader ever sees half a file.
+
+    A cache file gets its folders made and is the user's alone (a temp file's 0600). A file
+    the user `asked` for gets the permissions any new file gets (0666 less the umask), and
+    no folder: a typo in one is the user's to hear about."""
+    if not asked:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
+        if asked:
+            umask = os.umask(0o022)  # read by setting it: there is no other way
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -492,7 +492,12 @@ def preview(routine, fmt, output, estimate, **options):
     if output:  # whole or not at all: a failed run leaves no half-written file
         from coach.cache import write_atomically
 
-        write_atomically(Path(output), text.encode("utf-8"))
+        try:
+            write_atomically(Path(output), text.encode("utf-8"), asked=True)
+        except OSError as e:  # its own words name the temp file, not the one asked for
+            raise CoachError(
+                f"could not write {output}: {e.strerror or e}: choose another place with -o"
+            ) from None
         click.echo(f"wrote {output}")
     else:
         click.echo(text, nl=False)

@@ -71,6 +71,17 @@ def test_the_page_loads_alone_in_light_and_dark(browser, tmp_path, routine, opti
         assert timeline["title"] in picture.get_attribute("aria-label")
         # Readable on a laptop: the whole picture fits the window's width.
         assert picture.bounding_box()["width"] <= 1280
+        # Each step's title, where drawn, fits in its band (as this browser sets the text).
+        overflowing = page.evaluate(
+            """() => [...document.querySelectorAll('svg [data-step]')].flatMap(g => {
+                const bands = [...g.querySelectorAll('rect')].map(r => r.getBBox());
+                return [...g.querySelectorAll('text')].map(t => [t.textContent, t.getBBox()])
+                    .filter(([, b]) => !bands.some(r => r.y <= b.y && b.y < r.y + r.height
+                        && r.x <= b.x && b.x + b.width <= r.x + r.width))
+                    .map(([text]) => text);
+            })"""
+        )
+        assert overflowing == []
         table = page.locator("table").inner_text()
         for event in timeline["events"]:
             if event["kind"] == "speech":

@@ -8,9 +8,11 @@ tool would and compare it with `preview --format json` for the same routine and 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -19,24 +21,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.files.picture import LEFT, MIN_MARK, PLOT_WIDTH, TECHNIQUE_COLOURS, svg
+from coach.files.picture import LEFT, MIN_MARK, NOT_XML, PLOT_WIDTH, TICK_MERGE, svg
+from coach.files.picture_style import TECHNIQUE_COLOURS
 from coach.resources import BUILTIN_CUES
 from coach.script.techniques import LIBRARY
 from coach.timeline import SAMPLE_RATE as S
-from coach.timeline import Event, StepSpan, Timeline
+from coach.timeline import Event, StepSpan, Timeline, clock
 
 NS = "{http://www.w3.org/2000/svg}"
 # Written to 0.01 px: a position may differ from the exact one by half of that.
 ROUNDING = 0.006
 
 
-def coach(*args: str) -> subprocess.CompletedProcess:
+def coach(*args: str, umask: int = -1) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "coach", *args],
         capture_output=True,
         text=True,
         env=os.environ,
         timeout=120,
+        umask=umask,
     )
 
 
@@ -66,19 +70,20 @@ def num(element: ET.Element, name: str) -> float:
 
 
 def title(element: ET.Element) -> str:
-    return element.find(NS + "title").text
+    return element.find(NS + "title").text or ""
 
 
 def check_picture(root: ET.Element, t: dict) -> None:
     """Everything the picture promises about the timeline `t` (the JSON's dict)."""
     assert root.get("role") == "img"
-    assert t["title"] in root.get("aria-label")
+    assert NOT_XML.sub("", t["title"]) in root.get("aria-label")
     assert float(root.get("width")) <= 1200  # a laptop screen
     n = int(root.get("data-row-samples"))
     assert n <= 25 * 60 * t["sample_rate"]  # rows of at most 25 minutes: 46 px a minute
     text = " ".join("".join(e.itertext()) for e in root.iter(NS + "text"))
-    assert t["title"] in text
+    assert NOT_XML.sub("", t["title"]) in text
     assert (t["voice"] in text and f"{t['rate']} words a minute" in text) or t["estimated"]
+    assert clock(t["duration_samples"], t["sample_rate"]) in text  # its length
 
     steps = {int(g.get("data-step")): g for g in root.iter() if g.get("data-step") is not None}
     assert sorted(steps) == sorted(s["index"] for s in t["steps"])
@@ -101,9 +106,14 @@ def check_picture(root: ET.Element, t: dict) -> None:
                 assert piece.get("fill") == "url(#hatch)"
 
     marks = [e for e in root.iter() if e.get("data-event") is not None]
-    assert sorted(int(e.get("data-event")) for e in marks) == list(range(len(t["events"])))
+    ids = [int(k) for mark in marks for k in mark.get("data-event").split()]
+    assert sorted(ids) == list(range(len(t["events"])))  # each event in one mark
     for mark in marks:
-        e = t["events"][int(mark.get("data-event"))]
+        events = [t["events"][int(k)] for k in mark.get("data-event").split()]
+        if events[0]["role"] == "tick":
+            check_ticks(mark, events, n, band)
+            continue
+        (e,) = events  # anything but rhythm ticks has a mark of its own
         assert mark.get("data-kind") == e["kind"]
         row, x0 = x_of(e["start_sample"], n)
         if e["kind"] == "cue":  # a symbol at its onset, on its step's band
@@ -112,7 +122,7 @@ def check_picture(root: ET.Element, t: dict) -> None:
             symbol = e["name"] if e["name"] in BUILTIN_CUES else "sound"  # one's own file
             assert mark.get("href") == f"#cue-{symbol}"
             continue
-        assert title(mark) == e["text"]
+        assert title(mark) == NOT_XML.sub("", e["text"])  # all of it, but what XML cannot hold
         pieces = rects(mark)
         last_row, x1 = x_of(e["end_sample"], n, end=True)
         assert len(pieces) == last_row - row + 1
@@ -124,6 +134,24 @@ def check_picture(root: ET.Element, t: dict) -> None:
             assert num(step_band, "y") < num(piece, "y")
             bottom = num(piece, "y") + num(piece, "height")
             assert bottom < num(step_band, "y") + num(step_band, "height")
+
+
+def check_ticks(mark: ET.Element, ticks: list[dict], n: int, band: dict) -> None:
+    """Rhythm ticks, merged: one step's in one row, a stroke within TICK_MERGE px of each."""
+    assert mark.get("data-kind") == "cue"
+    assert {e["role"] for e in ticks} == {"tick"} and len({e["step"] for e in ticks}) == 1
+    assert len({x_of(e["start_sample"], n)[0] for e in ticks}) == 1
+    row = x_of(ticks[0]["start_sample"], n)[0]
+    strokes = re.findall(r"M([\d.]+) ([\d.]+)v([\d.]+)", mark.get("d"))
+    assert "".join(f"M{x} {y}v{v}" for x, y, v in strokes) == mark.get("d")
+    top = num(band[ticks[0]["step"], row], "y")
+    assert all(float(y) + float(v) == top for _, y, v in strokes)  # above the band
+    xs = [float(x) for x, _, _ in strokes]
+    assert xs == sorted(xs)
+    for e in ticks:  # the stroke at or just before the tick's onset
+        x = x_of(e["start_sample"], n)[1]
+        drawn = xs[max(0, bisect.bisect_right(xs, x + ROUNDING) - 1)]
+        assert abs(x - drawn) < TICK_MERGE + ROUNDING
 
 
 BUILTIN_RUNS = [
@@ -162,17 +190,25 @@ def test_three_hours_wrap_into_rows_and_steps_keep_one_shape():
 
 def test_the_picture_goes_to_a_file_whole(tmp_path):
     out = tmp_path / "session.svg"
-    result = coach("preview", "quick-relief", "--format", "svg", "-o", str(out))
+    result = coach("preview", "quick-relief", "--format", "svg", "-o", str(out), umask=0o027)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"wrote {out}\n"
+    assert out.stat().st_mode & 0o777 == 0o640  # as any file the user makes
     check_picture(ET.fromstring(out.read_text(encoding="utf-8")), preview("quick-relief")[1])
 
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    result = coach("preview", "quick-relief", "--format", "svg", "-o", str(blocked / "x.svg"))
-    assert result.returncode != 0
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
-    assert str(blocked) in result.stderr
+    bad = (
+        (blocked / "x.svg", "Not a directory"),
+        (tmp_path, "Is a directory"),
+        (tmp_path / "typo" / "x.svg", "No such file or directory"),
+    )
+    for target, why in bad:
+        result = coach("preview", "quick-relief", "--format", "svg", "-o", str(target))
+        assert result.returncode == 2
+        assert result.stderr == (
+            f"coach: could not write {target}: {why}: choose another place with -o\n"
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "session.svg"]
 
 
@@ -183,8 +219,9 @@ def test_every_technique_has_its_own_colour():
     assert len(set(light)) == len(light) and len(set(dark)) == len(dark)
 
 
-# What a routine file can say (its loader refuses control characters), markup included.
-words = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
+# What a routine file can say: any character (TOML's escapes reach control characters too),
+# markup included.
+words = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
 
 
 @st.composite
@@ -203,6 +240,10 @@ def timelines(draw) -> Timeline:
     )
     events = []
     for step in steps:
+        if draw(st.booleans()):  # rhythm ticks, some closer than a pixel
+            period = draw(st.integers(S // 2, 3 * S))
+            for start in range(step.start, step.end - S // 10, period):
+                events.append(Event("cue", start, start + S // 10, step.index, "tick", name="tick"))
         for _ in range(draw(st.integers(0, 6))):
             start = draw(st.integers(step.start, step.end - 1))
             length = draw(st.integers(1, min(12 * S, step.end - start)))

@@ -1,2 +1,3 @@
 """What a timeline becomes on disk or on screen without playing: the audio export with
-chapters and transcript, and the preview formats."""
+chapters and transcript, the preview formats, and the picture of the session (an SVG, alone
+or in a web page)."""

@@ -8,9 +8,7 @@ makes no network request. It follows the reader's light or dark mode.
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
-from coach.files.picture import svg
+from coach.files.picture import svg, xml_text
 from coach.files.preview import by_step, step_lines, summary
 from coach.timeline import Timeline, clock
 
@@ -36,18 +34,18 @@ def html(timeline: Timeline) -> str:
     return "\n".join(
         [
             "<!doctype html>",
-            f'<html lang="{escape(t.language)}">',
+            f'<html lang="{xml_text(t.language)}">',
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(t.title)}</title>",
+            f"<title>{xml_text(t.title)}</title>",
             f"<style>{STYLE}</style>",
             "</head>",
             "<body>",
             f"<figure>{svg(t)}</figure>",
-            f"<h2>The script</h2><p>{escape(t.title)}: {escape(summary(t))}</p>",
+            f"<h2>The script</h2><p>{xml_text(t.title)}: {xml_text(summary(t))}</p>",
             _table(t),
-            *(f"<p>note: {escape(n)}</p>" for n in t.notes),
+            *(f"<p>note: {xml_text(n)}</p>" for n in t.notes),
             "</body>",
             "</html>",
             "",
@@ -63,17 +61,17 @@ def _table(t: Timeline) -> str:
     for step in t.steps:
         span = f"{clock(step.start, rate)}–{clock(step.end, rate)}"
         if t.is_massage(step):
-            name = f"{step.index}. {escape(step.title)}"
-            what = f" <span class=what>{escape(step.technique)}, {escape(step.area)}</span>"
+            name = f"{step.index}. {xml_text(step.title)}"
+            what = f" <span class=what>{xml_text(step.technique)}, {xml_text(step.area)}</span>"
         else:
-            name, what = escape(step.title), ""
+            name, what = xml_text(step.title), ""
         out.append(
             f'<tbody id="step-{step.index}"><tr><th class="at">{span}</th>'
             f"<th>{name}{what}</th></tr>"
         )
         for start, text in step_lines(t, events.get(step.index, [])):
             at = clock(start, rate, tenths=True)
-            out.append(f'<tr><td class="at">{at}</td><td>{escape(text)}</td></tr>')
+            out.append(f'<tr><td class="at">{at}</td><td>{xml_text(text)}</td></tr>')
         out.append("</tbody>")
     out.append("</table>")
     return "\n".join(out)

@@ -13,20 +13,28 @@ The geometry is a contract, for the tests and for tools that read the picture:
   `(e - 1) // N` at the same function of `e`. Coordinates are written to 0.01 px.
 - Every step is one `<g data-step="K">` (K: its `index` in `preview --format json`) holding a
   `<rect>` per row it covers, in order, then its label where it fits, and its `<title>`.
-- Every event is one element with `data-event="K"` (K: its position in the JSON's `events`)
-  and `data-kind`. Nothing is merged away, so `[data-event="K"]` always finds exactly one
-  element: a speech phrase is a `<rect>` (a `<g>` of rects if it crosses into the next row)
-  at least `MIN_MARK` px wide, its `<title>` the words spoken; a cue is a `<use>` of its
-  symbol with `x` at its onset. A cue is only a symbol, so a second of rhythm ticks costs a
-  few short elements, not a drawing each.
+- Every event is in exactly one element's `data-event` (K: its position in the JSON's
+  `events`), with `data-kind` ("speech" or "cue"); `[data-event~="K"]` finds it. A speech
+  phrase is a `<rect>` (a `<g>` of rects if it crosses into the next row) at least
+  `MIN_MARK` px wide, its `<title>` the words spoken. A cue is a `<use>` of its symbol with
+  `x` at its onset. Only rhythm ticks (`--ticks`) are merged: a step's ticks in one row are
+  one `<path class="ticks">` listing their positions space-separated in `data-event`, a
+  stroke at each onset (`M x y`), ticks within `TICK_MERGE` px of the last stroke sharing it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from coach.files.picture_style import (
+    CUE_SYMBOLS,
+    ROOT_CLASS,
+    defs,
+    technique_class,
+)
 from coach.files.preview import summary
 from coach.resources import BUILTIN_CUES
 from coach.timeline import Event, StepSpan, Timeline, clock
@@ -36,7 +44,8 @@ LEFT = 24
 PLOT_WIDTH = WIDTH - 2 * LEFT
 MAX_ROW_MINUTES = 25  # 46 px a minute: a 1-second phrase is still most of a pixel
 MIN_MARK = 1.0  # px: the narrowest speech mark drawn ("Stay still." is 0.6 px at 25 min)
-ROOT_CLASS = "coach-picture"
+TICK_HEIGHT = 6  # px: a rhythm tick's stroke, above the band
+TICK_MERGE = 0.5  # px: a tick this close to the last one drawn adds no stroke of its own
 HEADER = 64
 ROW_HEIGHT = 116
 # Within a row, from its top: the cue symbols' lane, the band, the speech lane in the band,
@@ -49,51 +58,9 @@ AXIS_Y = CLOCK_Y + 20
 CHAR_WIDTH = 6.3  # px: a wide average letter of 11 px system sans-serif, so labels fit
 MIN_TICK_GAP = 64  # px between labelled ticks on the axis
 TICK_SECONDS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
-
-# Band colours by technique, (light mode, dark mode): families of technique share a hue.
-TECHNIQUE_COLOURS = {
-    "contact": ("#cfe3f5", "#2b4a66"),
-    "oil": ("#f6e3b4", "#6b5624"),
-    "effleurage": ("#bfe3c9", "#2f5c3c"),
-    "petrissage": ("#f7c6a3", "#7a4526"),
-    "tapotement": ("#f3b6c4", "#74364a"),
-    "friction": ("#e9c2f0", "#5e3a6a"),
-    "vibration": ("#c9c6f5", "#3f3c78"),
-    "thumb-press": ("#f2a7a0", "#7c3a33"),
-    "stretch": ("#b8e6e0", "#245e58"),
-    "rest": ("#e0e0e0", "#4a4a4a"),
-    "tennis-ball": ("#e6f0a0", "#5c6324"),
-    "foam-roller": ("#a9d6f5", "#24557a"),
-    "cat-cow": ("#f5c9e6", "#6e335b"),
-    "childs-pose": ("#d4e8b0", "#4b6128"),
-    "knee-hug": ("#f0d9c0", "#66513a"),
-}
-OTHER_COLOURS = ("#dddddd", "#555555")  # a technique added without a colour here
-
-# Cue symbols, drawn with the onset at (0, 0) on the band's top edge: a stem through the band
-# and a head in the lane above it; each cue name its own shape and colour.
-CUE_SYMBOLS = {
-    "chime": '<path d="M-4.5-11h9l-4.5 8z"/>',
-    "bell": '<circle cy="-7" r="4.5"/>',
-    "gong": '<circle cy="-7" r="6"/><circle cy="-7" r="2.5" class="coach-cue-hole"/>',
-    "countdown": '<rect x="-3.5" y="-10.5" width="7" height="7"/>',
-    "tick": '<rect x="-0.5" y="-6" width="1" height="6"/>',
-    "sound": '<path d="M0-13l5 6-5 6-5-6z"/>',  # a routine's own sound file
-}
 # Why a cue sounds (its role in the timeline), for its tooltip.
 CUE_ROLES = {"step": "new step", "tick": "rhythm", "end": "the end"}
-CUE_COLOURS = {
-    "chime": ("#c26a00", "#ffb454"),
-    "bell": ("#b3261e", "#ff8a80"),
-    "gong": ("#6a3fb5", "#c7a8ff"),
-    "countdown": ("#0f766e", "#5eead4"),
-    "tick": ("#666666", "#aaaaaa"),
-    "sound": ("#1f5fae", "#8ab8ff"),
-}
-INK = ("#1f1f1f", "#e8e8e8")
-FAINT = ("#6b6b6b", "#a0a0a0")
-PAPER = ("#ffffff", "#17181a")
-SPEECH = ("#23395d", "#e3ecf8")
+CUE_LEGEND = {"tick": "rhythm tick", "sound": "your own sound"}
 
 
 @dataclass(frozen=True)
@@ -141,7 +108,8 @@ def svg(timeline: Timeline) -> str:
     body += [_step(t, s, rows) for s in t.steps]
     body += _massage_clock(t, rows)
     body += _axis(t, rows)
-    body += [_event(k, e, rows) for k, e in enumerate(t.events)]
+    body += [_event(k, e, rows) for k, e in enumerate(t.events) if e.role != "tick"]
+    body += _ticks(t, rows)
     legend_top = rows.top(rows.count) + 8
     legend, legend_height = _legend(techniques, cue_names, t.steps != t.massage_steps(), legend_top)
     height = legend_top + legend_height + 12
@@ -152,8 +120,8 @@ def svg(timeline: Timeline) -> str:
             f'height="{height}" '
             f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label={_attr(label)} '
             f'data-row-samples="{rows.samples}" data-sample-rate="{t.sample_rate}">',
-            f"<title>{escape(label)}</title>",
-            _defs(techniques),
+            f"<title>{xml_text(label)}</title>",
+            defs(BAND_HEIGHT),
             f'<rect class="paper" width="{WIDTH}" height="{height}"/>',
             *body,
             legend,
@@ -163,8 +131,22 @@ def svg(timeline: Timeline) -> str:
     )
 
 
+# Characters XML 1.0 cannot hold at all, escaped or not; a routine's words may carry them
+# (TOML's "\u0001"), and one would make the whole picture unreadable to a browser.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` as XML character data: escaped, without the characters XML cannot hold, and
+    with a carriage return kept as one (a parser reads a bare one as a line feed)."""
+    return escape(NOT_XML.sub("", value), {"\r": "&#13;"})
+
+
 def _attr(value: str) -> str:
-    return '"' + escape(value, {'"': "&quot;"}) + '"'
+    """`value` as a quoted attribute; its line breaks and tabs kept (a parser reads them as
+    spaces)."""
+    kept = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+    return '"' + escape(NOT_XML.sub("", value), kept) + '"'
 
 
 def _num(x: float) -> str:
@@ -172,79 +154,26 @@ def _num(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def _technique_class(technique: str) -> str:
-    return f"t-{technique}" if technique in TECHNIQUE_COLOURS else "t-other"
-
-
 def _cue_symbol(e: Event) -> str:
     return e.name if e.name in BUILTIN_CUES else "sound"
 
 
-def _style() -> str:
-    """The style sheet: shapes, then colours, light by default and dark where the reader's
-    system asks for it. Every rule is scoped to the picture: inlined in a page (`--format
-    html`, the web app), it must not restyle the page's own elements."""
-    shapes = (
-        "{font:11px system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}",
-        " .title{font-weight:600;font-size:18px}",
-        " .sub{font-size:12px}",
-        " .s{fill-opacity:.8}",
-        " .s:hover{fill-opacity:1}",
-        " .frame{fill:none;stroke-dasharray:3 3}",
-        " .rule{fill:none}",
-        " .hatch{stroke-width:1.5;stroke-opacity:.5}",
-    )
-    colours: list[tuple[str, str, tuple[str, str]]] = [
-        (".paper", "fill", PAPER),
-        ("text", "fill", INK),
-        (".faint", "fill", FAINT),
-        (".s", "fill", SPEECH),
-        (".rule", "stroke", FAINT),
-        (".hatch", "stroke", FAINT),
-        (".frame", "stroke", FAINT),
-        (".t-other", "fill", OTHER_COLOURS),
-    ]
-    colours += [(f".t-{name}", "fill", pair) for name, pair in TECHNIQUE_COLOURS.items()]
-    root = f".{ROOT_CLASS} "
-    colours = [(root + sel, prop, pair) for sel, prop, pair in colours]
-    # Not scoped: a `<use>` copies its symbol out of the picture's tree, where Chromium
-    # matches no ancestor selector; the class names are the picture's own instead.
-    colours.append((".coach-cue-hole", "fill", PAPER))
-    colours += [(f".coach-cue-{name}", "fill", pair) for name, pair in CUE_COLOURS.items()]
-    colours += [(f".coach-cue-{n} line", "stroke", pair) for n, pair in CUE_COLOURS.items()]
-    light = "".join(f"{sel}{{{prop}:{pair[0]}}}" for sel, prop, pair in colours)
-    dark = "".join(f"{sel}{{{prop}:{pair[1]}}}" for sel, prop, pair in colours)
-    rules = "".join(f".{ROOT_CLASS}{rule}" for rule in shapes)
-    return f"<style>{rules}{light}@media (prefers-color-scheme:dark){{{dark}}}</style>"
-
-
-def _defs(techniques: list[str]) -> str:
-    symbols = []
-    for name, shape in CUE_SYMBOLS.items():
-        stem = f'<line y2="{BAND_HEIGHT}" stroke-opacity=".7"/>' if name != "tick" else ""
-        symbols.append(f'<g id="cue-{name}" class="coach-cue-{name}">{stem}{shape}</g>')
-    return (
-        "<defs>"
-        + _style()
-        + '<pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><line class="hatch" x1="0" y1="0" x2="0" y2="8"/>'
-        "</pattern>" + "".join(symbols) + "</defs>"
-    )
-
-
 def _header(t: Timeline) -> str:
     return (
-        f'<text class="title" x="{LEFT}" y="26">{escape(t.title)}</text>'
-        f'<text class="sub faint" x="{LEFT}" y="46">{escape(summary(t))}</text>'
+        f'<text class="title" x="{LEFT}" y="26">{xml_text(t.title)}</text>'
+        f'<text class="sub faint" x="{LEFT}" y="46">{xml_text(summary(t))}</text>'
     )
 
 
-def _fit(text: str, width: float) -> str:
-    """`text`, shortened with an ellipsis to fit `width` px, or "" where too little fits."""
+def _fit(text: str, width: float, short: str = "") -> str:
+    """`text`, shortened with an ellipsis to fit `width` px; `short` (a step's number) where
+    too little of it would fit; "" where nothing fits."""
     room = int((width - 8) // CHAR_WIDTH)
     if len(text) <= room:
         return text
-    return text[: room - 1].rstrip() + "…" if room >= 5 else ""
+    if room >= 8:
+        return text[: room - 1].rstrip() + "…"
+    return short if len(short) <= room else ""
 
 
 def _step(t: Timeline, s: StepSpan, rows: Rows) -> str:
@@ -255,18 +184,18 @@ def _step(t: Timeline, s: StepSpan, rows: Rows) -> str:
         y = rows.top(row) + BAND_TOP
         geometry = f'x="{_num(x0)}" y="{y}" width="{_num(x1 - x0)}" height="{BAND_HEIGHT}"'
         if massage:
-            shapes.append(f'<rect class="band {_technique_class(s.technique)}" {geometry}/>')
+            shapes.append(f'<rect class="band {technique_class(s.technique)}" {geometry}/>')
         else:  # before and after the massage: hatched, outside the massage clock
             shapes.append(f'<rect fill="url(#hatch)" {geometry}/>')
             shapes.append(f'<rect class="frame" {geometry}/>')
     name = f"{s.index}. {s.title}" if massage else s.title
     for row, x0, x1 in parts:  # labelled in every row it covers, where the name fits
-        if label := _fit(name, x1 - x0):
+        if label := _fit(name, x1 - x0, str(s.index) if massage else ""):
             y = rows.top(row) + BAND_TOP + LABEL_Y
-            shapes.append(f'<text x="{_num(x0 + 4)}" y="{y}">{escape(label)}</text>')
+            shapes.append(f'<text x="{_num(x0 + 4)}" y="{y}">{xml_text(label)}</text>')
     span = f"{clock(s.start, t.sample_rate)}–{clock(s.end, t.sample_rate)}"
     about = f"{name} ({s.technique}, {s.area}), {span}" if massage else f"{name}, {span}"
-    return f'<g data-step="{s.index}">{"".join(shapes)}<title>{escape(about)}</title></g>'
+    return f'<g data-step="{s.index}">{"".join(shapes)}<title>{xml_text(about)}</title></g>'
 
 
 def _event(k: int, e: Event, rows: Rows) -> str:
@@ -278,18 +207,43 @@ def _event(k: int, e: Event, rows: Rows) -> str:
         what = f"{e.name.rsplit('/', 1)[-1]}: {CUE_ROLES.get(e.role, e.role)}"
         return (
             f'<use {ids} href="#cue-{symbol}" x="{_num(x)}" y="{y}">'
-            f"<title>{escape(what)}</title></use>"
+            f"<title>{xml_text(what)}</title></use>"
         )
     rects = []
     for row, x0, x1 in rows.pieces(e.start, e.end):
         y = rows.top(row) + BAND_TOP + SPEECH_TOP
         w = max(x1 - x0, MIN_MARK)
         rects.append(f'x="{_num(x0)}" y="{y}" width="{_num(w)}" height="{SPEECH_HEIGHT}"')
-    title = f"<title>{escape(e.text)}</title>"
+    title = f"<title>{xml_text(e.text)}</title>"
     if len(rects) == 1:
         return f'<rect class="s" {ids} {rects[0]}>{title}</rect>'
     inner = "".join(f"<rect {r}/>" for r in rects)
     return f'<g class="s" {ids}>{inner}{title}</g>'
+
+
+def _ticks(t: Timeline, rows: Rows) -> list[str]:
+    """The rhythm ticks of each step in each row as one mark: a stroke at each onset, under a
+    `data-event` listing them all. At friction's tempo (60 a minute) they fall 0.77 px apart
+    at 25 minutes a row; one `<use>` each made a 3-hour session's picture 372 KB."""
+    by_row: dict[tuple[int, int], list[tuple[int, Event]]] = {}
+    for k, e in enumerate(t.events):
+        if e.role == "tick":
+            by_row.setdefault((e.step, e.start // rows.samples), []).append((k, e))
+    out = []
+    for (_, row), ticks in by_row.items():
+        y = rows.top(row) + BAND_TOP - TICK_HEIGHT
+        strokes, drawn = [], -1.0
+        for _, e in ticks:
+            x = rows.x(e.start, row)
+            if x - drawn >= TICK_MERGE:  # closer ones share the stroke already drawn
+                strokes.append(f"M{_num(x)} {y}v{TICK_HEIGHT}")
+                drawn = x
+        ids = " ".join(str(k) for k, _ in ticks)
+        out.append(
+            f'<path class="ticks" data-event="{ids}" data-kind="cue" d="{"".join(strokes)}">'
+            f"<title>rhythm: {len(ticks)} ticks</title></path>"
+        )
+    return out
 
 
 def _massage_clock(t: Timeline, rows: Rows) -> list[str]:
@@ -348,7 +302,7 @@ def _legend(techniques: list[str], cues: list[str], framed: bool, top: int) -> t
     """The key to the colours and symbols, as items flowing in lines; and its height."""
     items = []
     for name in techniques:
-        swatch = f'<rect class="{_technique_class(name)}" y="-10" width="18" height="12"/>'
+        swatch = f'<rect class="{technique_class(name)}" y="-10" width="18" height="12"/>'
         items.append((swatch, name))
     if framed:
         swatch = (
@@ -359,7 +313,7 @@ def _legend(techniques: list[str], cues: list[str], framed: bool, top: int) -> t
     items.append(('<rect class="s" y="-9" width="18" height="10"/>', "speech (hover: the words)"))
     for name in cues:  # the head alone: the stem would cross the line below
         head = f'<g class="coach-cue-{name}" transform="translate(9 3)">{CUE_SYMBOLS[name]}</g>'
-        items.append((head, name if name != "sound" else "your own sound"))
+        items.append((head, CUE_LEGEND.get(name, name)))
     out, x, y = [], LEFT, top + 14
     for swatch, text in items:
         width = 26 + len(text) * CHAR_WIDTH + 18
@@ -367,7 +321,7 @@ def _legend(techniques: list[str], cues: list[str], framed: bool, top: int) -> t
             x, y = LEFT, y + 20
         out.append(
             f'<g transform="translate({_num(x)} {y})">{swatch}'
-            f'<text x="24">{escape(text)}</text></g>'
+            f'<text x="24">{xml_text(text)}</text></g>'
         )
         x += width
     return '<g class="legend">' + "".join(out) + "</g>", y - top + 8
