@@ -1,5 +1,5 @@
 """Errors a user can act on. Each carries the data a front end needs to word it; the command
-line (coach/cli.py) prints them as plain lines, never as tracebacks, and is the only place
+line (coach/cli/) prints them as plain lines, never as tracebacks, and is the only place
 that names its own flags and make targets in them (`--minutes 9`, `make setup`).
 
     CoachError                 a problem the user can fix; str() is a complete message
@@ -9,6 +9,7 @@ that names its own flags and make targets in them (`--minutes 9`, `make setup`).
     ├── CueError               a cue sound that cannot be found or decoded
     ├── ToolMissing            a program the asked-for feature needs (`.tool`, `.feature`)
     ├── UnknownFormat          an audio format no exporter writes (`.given`, `.formats`)
+    ├── OutputError            an export that cannot go where asked (`.remedy`)
     ├── PeakTooHigh            a lossy export whose true peaks stay over the ceiling
     ├── Terminated             SIGTERM during an export (exit 143)
     ├── StepOutOfRange         a start step the routine does not have (`.step`, `.steps`)
@@ -84,12 +85,22 @@ class CueError(CoachError):
 
 
 class ToolMissing(CoachError):
-    """A program that `feature` (e.g. "music") needs is not installed."""
+    """A program that `feature` needs is not installed: "music" (a bed under the guide),
+    "cues" (decoding the cue sounds), or "FORMAT export" (an encoder; WAV needs none)."""
 
     def __init__(self, tool: str, feature: str):
         self.tool = tool
         self.feature = feature
-        super().__init__(f"{tool} is not installed: install it to use {feature}")
+        super().__init__(f"{tool} is not installed, and {feature} needs it")
+
+
+class OutputError(CoachError):
+    """An export that cannot be written where asked; `str` says why, and `remedy` what to
+    name instead: "file" (a file, not a folder), "folder" (another folder) or "place"."""
+
+    def __init__(self, message: str, remedy: str):
+        self.remedy = remedy
+        super().__init__(message)
 
 
 class UnknownFormat(CoachError):

@@ -19,15 +19,18 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coach.errors import CoachError, RoutineError, SpeechError, TooShort
 from coach.live.controls import Control
 from coach.live.output import Output
-from coach.live.playback import step_start
 from coach.live.player import Player, State
 from coach.script.routine import Routine
-from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, Sounds
+from coach.sound import DEFAULT_LOUDNESS
 from coach.timeline import Timeline
+
+if TYPE_CHECKING:  # loaded where used: a warm preview builds without numpy (55 ms to load)
+    from coach.sound.render import ClipSource, Sounds
 
 __all__ = ["PASTED", "LiveSession", "Session", "SessionSpec", "State", "build", "sounds"]
 
@@ -62,7 +65,8 @@ class Session:
     """A routine with the speech, cues and timeline built for a spec. `timeline` is framed:
     lead-in, pre-roll, the massage, aftercare. `notes`: what the user should know about how
     it was made (a voice for another language, lines left in English), one sentence each;
-    `warnings`: the safety lint's, each with its file and line."""
+    `warnings`: the safety lint's, each with its file and line. A timeline made by hand (test
+    tones) has no routine, speech or cues; its LiveSession gets its `sounds`."""
 
     spec: SessionSpec
     routine: Routine | None
@@ -95,7 +99,6 @@ def build(
     from coach.script import compiler, framing
     from coach.script.compiler import compile_routine, shortest_minutes
     from coach.script.lint import lint
-    from coach.script.routine import english_lines
     from coach.sound.cues import Cues
     from coach.sound.speech import Estimate
 
@@ -103,12 +106,7 @@ def build(
     if spec.music is not None:  # a file that is not audio fails before any synthesis
         _bed(spec)
     warnings = tuple(lint(routine, text))
-    notes = []
-    if english := english_lines(routine):
-        notes.append(
-            f'warning: {routine.path}: language "{routine.language}", but the coach\'s own '
-            f"lines stay English; give them in the file (docs/routines.md): {', '.join(english)}"
-        )
+    notes = _language_notes(routine)
     rate = spec.rate or routine.rate
     if estimate:
         speech = Estimate(rate) if rate else Estimate()
@@ -139,6 +137,19 @@ def build(
         shortest = shortest_minutes(routine, speech, cues, **options)
         raise TooShort(e.problems, routine.name, spec.minutes, shortest) from None
     return Session(spec, routine, speech, cues, timeline, tuple(notes), warnings)
+
+
+def _language_notes(routine: Routine) -> list[str]:
+    """A note naming the coach's own lines that stay English in a routine in another
+    language, if there are any."""
+    from coach.script.routine import english_lines
+
+    if not (english := english_lines(routine)):
+        return []
+    return [
+        f'warning: {routine.path}: language "{routine.language}", but the coach\'s own lines '
+        f"stay English; give them in the file (docs/routines.md): {', '.join(english)}"
+    ]
 
 
 def _speech(spec: SessionSpec, routine: Routine, rate: int | None, preferred: str | None):
@@ -197,14 +208,16 @@ def _bed(spec: SessionSpec) -> tuple[float, float]:
     return bed_level(Path(spec.music), spec.level + MUSIC_OFFSET_LU)
 
 
-def sounds(session: Session, ceiling_dbtp: float = CEILING_DBTP) -> Sounds:
+def sounds(session: Session, ceiling_dbtp: float | None = None) -> Sounds:
     """The session's clips at the spec's loudness, calibrated so the whole guide measures it
     (as `export` writes it: WAV and FLAC hold these very samples; lossy formats pass a lower
-    `ceiling_dbtp` for their codecs), with room left under the ceiling for the music's peaks.
-    The calibration is measured once, then cached."""
+    `ceiling_dbtp` for their codecs; None: CEILING_DBTP), with room left under the ceiling
+    for the music's peaks. The calibration is measured once, then cached."""
     from coach.sound.music import speech_ceiling
-    from coach.sound.render import calibrated
+    from coach.sound.render import CEILING_DBTP, Sounds, calibrated
 
+    if ceiling_dbtp is None:
+        ceiling_dbtp = CEILING_DBTP
     if session.spec.music is not None:
         ceiling_dbtp = speech_ceiling(ceiling_dbtp, _bed(session.spec)[1])
     made = Sounds(session.speech, session.cues, session.spec.level, ceiling_dbtp)
@@ -230,6 +243,8 @@ class LiveSession(Player):
         controls: Sequence[Control] = (),
         sounds: ClipSource | None = None,
     ) -> None:
+        from coach.live.playback import step_start
+
         self.session = session
         self._sounds = sounds
         begin = step_start(session.timeline, session.spec.from_step)

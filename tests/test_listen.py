@@ -160,6 +160,7 @@ def heard(capture, t0: float, said) -> str:
 # (its own words end 1.2 s into a step, its mid-step tone sounds halfway): a line that starts
 # within 0.5 s of the coach's sound is dropped by design, and a loaded machine may act a few
 # hundred milliseconds late, moving the next step's words.
+@pytest.mark.realtime
 def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
     # 3 steps of 12 s; "Coach, next." 3 s into step 1 and again into step 2.
     code, out, capture, t0, said, ended = run_session(
@@ -182,6 +183,7 @@ def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
     assert abs((ended - t0) - (spent + 12.0)) < 0.5, (ended - t0, spent)
 
 
+@pytest.mark.realtime
 def test_pause_and_resume_by_voice(room):
     # 2 steps of 10 s; "pause" 2.5 s in, "resume" 4 s later: step 2 starts that much later.
     code, _, capture, t0, said, _ = run_session(
@@ -208,6 +210,7 @@ def echoing_room():
     server.stop()
 
 
+@pytest.mark.realtime
 def test_own_voice_and_distractors_change_nothing(echoing_room):
     # The coach itself says "Coach, next." at every step, its output loops into the
     # microphone, and people talk in the gaps: nothing may be taken for a command.
@@ -260,6 +263,7 @@ say = "Long slow strokes."
 COACH_PLAY = [sys.executable, "-m", "coach", "play"]
 
 
+@pytest.mark.realtime
 def test_no_microphone_is_one_line_and_the_session_goes_on(room, tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(ROUTINE)

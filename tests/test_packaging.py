@@ -26,4 +26,4 @@ def test_the_wheel_holds_the_builtin_routines_cue_sounds_and_page(tmp_path):
         assert f"coach/audio_cues/{cue.name}" in names
     for static in (ROOT / "coach" / "web" / "static").iterdir():
         assert f"coach/web/static/{static.name}" in names
-    assert "coach/cli.py" in names
+    assert "coach/cli/__init__.py" in names

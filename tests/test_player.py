@@ -142,6 +142,7 @@ def instruction_steps(capture) -> list[tuple[int, int]]:
     return found
 
 
+@pytest.mark.realtime
 def test_onsets_land_where_the_timeline_puts_them(pulse):
     code, out, err, capture, _ = run_tones(pulse, ["--no-keys", "--step-seconds", "1"])
     assert code == 0, err
@@ -154,6 +155,7 @@ def test_onsets_land_where_the_timeline_puts_them(pulse):
     assert "Traceback" not in err
 
 
+@pytest.mark.realtime
 def test_plain_lines_when_output_is_not_a_terminal(pulse):
     proc = subprocess.run(
         [sys.executable, TONES, "--steps", "2", "--step-seconds", "0.6"],
@@ -170,6 +172,7 @@ def test_plain_lines_when_output_is_not_a_terminal(pulse):
     assert "\x1b" not in proc.stdout
 
 
+@pytest.mark.realtime
 def test_pause_holds_the_clock(pulse):
     # Pause 0.3 s into step 1 for about 1 s: the rest of the session shifts by the pause.
     code, _, err, capture, (paused, resumed) = run_tones(
@@ -192,6 +195,7 @@ def test_pause_holds_the_clock(pulse):
     assert abs(after[0] - gap) <= 60 * MS, (after[0], gap)
 
 
+@pytest.mark.realtime
 def test_next_back_and_repeat(pulse):
     # 0.5 s into step 1: next -> step 2 at once; 0.5 s later: back (within 2 s) -> step 1;
     # 1.0 s later (1 s into step 1 again): repeat -> step 1's instruction once more; quit.
@@ -207,6 +211,7 @@ def test_next_back_and_repeat(pulse):
         assert 0 <= delay <= 0.1, delay
 
 
+@pytest.mark.realtime
 def test_repeat_replays_every_sentence_of_the_instruction(pulse):
     # Step 1's instruction is two bursts (500 Hz, then 600 Hz 250 ms later); r at 1.0 s.
     code, _, err, capture, (rep, _) = run_tones(
@@ -225,6 +230,7 @@ def test_repeat_replays_every_sentence_of_the_instruction(pulse):
     assert abs(second - first - (INSTRUCTION + PART_GAP)) <= 5 * MS
 
 
+@pytest.mark.realtime
 def test_ctrl_c_stops_at_once_and_says_how_to_resume(pulse):
     code, out, err, capture, (interrupt,) = run_tones(
         pulse, ["--steps", "3", "--step-seconds", "3"], actions=[(3.1, "\x03")]
@@ -237,18 +243,41 @@ def test_ctrl_c_stops_at_once_and_says_how_to_resume(pulse):
     assert not capture.loud_between(silent_from, len(capture.samples))
 
 
+@pytest.mark.realtime
+def test_sigterm_stops_at_once_like_q_and_exits_143(pulse):
+    recorder = pulse.record()
+    player = Player(["--steps", "3", "--step-seconds", "3"], pulse.env)
+    try:
+        time.sleep(max(0.0, first_sound(recorder) + 3.1 - time.monotonic()))
+        player.proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code, out, err = player.wait()
+    finally:
+        if player.proc.poll() is None:
+            player.proc.kill()
+        time.sleep(0.1)
+        capture = recorder.stop()
+    assert code == 143, err
+    assert "Stopped. To resume: coach play tones --from-step 2" in out
+    assert "Traceback" not in err
+    assert not capture.loud_between(capture.index_at(sent) + 100 * MS, len(capture.samples))
+
+
+@pytest.mark.realtime
 def test_q_quits_with_0_and_the_terminal_is_restored(pulse):
     code, out, err, _, _ = run_tones(pulse, ["--steps", "3"], actions=[(0.2, "q")])
     assert code == 0, err
     assert "coach play tones --from-step 1" in out
 
 
+@pytest.mark.realtime
 def test_from_step_starts_there(pulse):
     code, _, err, capture, _ = run_tones(pulse, ["--no-keys", "--steps", "4", "--from-step", "3"])
     assert code == 0, err
     assert [s for _, s in instruction_steps(capture)] == [3, 4]
 
 
+@pytest.mark.realtime
 def test_pedal_keys_from_the_key_map(pulse):
     code, _, err, capture, _ = run_tones(
         pulse, ["--steps", "3", "--keys", "next=PAGEDOWN"], actions=[(0.3, "n"), (0.5, "\x1b[6~")]
@@ -284,6 +313,7 @@ def test_no_audio_device_is_one_line_and_exit_2(tmp_path):
     assert list((tmp_path / "cache").rglob("*.clip")) == []  # no phrase made
 
 
+@pytest.mark.realtime
 def test_device_vanishing_mid_session(tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(ROUTINE)
@@ -365,6 +395,7 @@ say = "Rest your hands."
 """
 
 
+@pytest.mark.realtime
 def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     routine = tmp_path / "short.toml"
     routine.write_text(ROUTINE)
@@ -406,6 +437,7 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
         assert np.abs(offset).min() <= 10 * MS, (start, offset)
 
 
+@pytest.mark.realtime
 def test_coach_play_from_step_out_of_range_is_one_line(pulse, tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(ROUTINE)
@@ -422,6 +454,7 @@ def test_coach_play_from_step_out_of_range_is_one_line(pulse, tmp_path):
     )
 
 
+@pytest.mark.realtime
 def test_what_plays_live_is_what_export_writes(pulse, tmp_path):
     """The first seconds heard from `coach play` equal the exported WAV, sample for sample."""
     routine = tmp_path / "short.toml"
@@ -524,6 +557,7 @@ def test_a_seek_ends_a_repeat():
     assert np.abs(heard - expected).max() < 1e-6
 
 
+@pytest.mark.realtime
 def test_play_runs_off_the_main_thread(pulse):
     """A front end may run the terminal player in a thread: only the main thread may set a
     signal handler, and play used to fail there with ValueError before a sound."""

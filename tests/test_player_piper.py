@@ -56,6 +56,7 @@ def pulse():
     server.stop()
 
 
+@pytest.mark.realtime
 def test_what_plays_live_is_what_export_writes_with_piper(pulse, piper_env, tmp_path):
     routine = tmp_path / "short.toml"
     routine.write_text(ROUTINE)

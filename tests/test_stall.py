@@ -172,6 +172,7 @@ def onset(written: np.ndarray, event) -> int:
     return event.start + int(np.argmax(np.abs(written[event.start : event.end]) > 300))
 
 
+@pytest.mark.realtime
 def test_every_sound_after_a_stall_is_back_on_time(stalled):
     s = stalled
     assert s.code == 0, s.err
@@ -198,6 +199,7 @@ def test_every_sound_after_a_stall_is_back_on_time(stalled):
     assert int(done[1]) >= 2 and float(done[2]) >= 2 * STALL - 0.2, done[0]
 
 
+@pytest.mark.realtime
 def test_a_phrase_cut_by_a_stall_is_heard_whole(stalled):
     s = stalled
     (phrase,) = [e for e in s.timeline.events if e.text.startswith(LONG_PHRASE)]

@@ -27,17 +27,24 @@ import mutagen
 import numpy as np
 from mutagen.id3 import CHAP, COMM, CTOC, ID3, TIT2, CTOCFlags
 
-from coach.errors import CoachError, PeakTooHigh, Terminated, UnknownFormat
+from coach.errors import (
+    CoachError,
+    OutputError,
+    PeakTooHigh,
+    Terminated,
+    ToolMissing,
+    UnknownFormat,
+)
 from coach.files.preview import milliseconds, subtitle_time, to_srt, to_vtt
 from coach.sound.cues import decode_command
 from coach.sound.music import MUSIC_OFFSET_LU, Music, trapezoids
 from coach.sound.render import CEILING_DBTP, DEFAULT_LOUDNESS, ClipSource, render, to_pcm16
-from coach.timeline import Timeline
+from coach.timeline import SAMPLE_RATE, Timeline
 
 Transcript = Literal["vtt", "srt", "none"]
 
 # One second per block: large enough that per-block Python work is negligible over hours.
-EXPORT_BLOCK = 22050
+EXPORT_BLOCK = SAMPLE_RATE
 
 # Lossy codecs overshoot the true peak of their input (measured at -16 LUFS: AAC 1 dB, MP3
 # less, Vorbis q3 up to 2 dB and erratic, q5 under 0.8 dB), so their clips are limited lower
@@ -129,20 +136,17 @@ def check_output(
     Cheap, so the CLI calls it before synthesizing anything.
     """
     if out.is_dir():  # before the format: "." has no extension, but that is not the point
-        raise CoachError(f"{out} is a folder: give a file name with -o")
+        raise OutputError(f"{out} is a folder", "file")
     name = export_format(out, fmt)
     folder = out.parent
     if not folder.is_dir():
         raise CoachError(f"output folder {folder} does not exist: create it or choose another")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise CoachError(f"output folder {folder} is not writable: choose another with -o")
+        raise OutputError(f"output folder {folder} is not writable", "folder")
     if transcript_path(out, transcript) == out:
         raise CoachError(f"{out} would be overwritten by its own transcript: name it .{name}")
     if (FORMATS[name].codec or music is not None) and shutil.which("ffmpeg") is None:
-        raise CoachError(
-            f"ffmpeg is not installed, and {name} export needs it: install it "
-            "(e.g. `make setup`) or export to .wav"
-        )
+        raise ToolMissing("ffmpeg", f"{name} export")
     return name
 
 
@@ -194,9 +198,7 @@ def export(
         cause = error if isinstance(error, OSError) else error.__context__
         reason = getattr(cause, "strerror", None) or str(error)
         kept = f" ({out.name} is as it was)" if existed else ""
-        raise CoachError(
-            f"could not write {out}: {reason}{kept}: choose another place with -o"
-        ) from None
+        raise OutputError(f"could not write {out}: {reason}{kept}", "place") from None
     return targets
 
 

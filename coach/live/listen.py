@@ -283,7 +283,7 @@ class Listener:
         # Its own interpreter, started plainly (not multiprocessing: that would re-run the
         # command line's main module in the child).
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "coach.live.listen"],
+            [sys.executable, "-m", "coach.live"],  # coach/live/__main__.py
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -335,26 +335,4 @@ class Listener:
         self._process = None
 
 
-def _hear() -> None:
-    """The listener's process: own words (4-byte length, JSON), then frames (PCM plus one
-    byte: is the coach sounding) on stdin; the action of each command heard, one a line, on
-    stdout."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout
-    size = int.from_bytes(stdin.read(4), "little")
-    hearing = Hearing(json.loads(stdin.read(size)))
-
-    def frames():
-        while len(data := stdin.read(FRAME * 2 + 1)) == FRAME * 2 + 1:
-            yield data[:-1], data[-1:] == b"\1"
-
-    def put(action: Action) -> None:
-        print(action.name, file=stdout, flush=True)
-
-    hearing.run(frames(), put)
-
-
 NO_MICROPHONE = "no microphone found ({why}): voice commands are off; the keys still work"
-
-
-if __name__ == "__main__":
-    _hear()

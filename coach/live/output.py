@@ -11,13 +11,14 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from coach.errors import NoDeviceError
 from coach.live.clock import DeviceClock
 from coach.timeline import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Device buffer: what still plays after a key press. 50 ms keeps controls well within 100 ms.
 LATENCY = 0.05
@@ -35,6 +36,9 @@ class Output(Protocol):
     def start(self, fill: Callable[[np.ndarray, int], None]) -> None: ...
     def stop(self, drain: bool) -> None: ...
     def alive(self) -> bool: ...
+    def delay(self) -> float:
+        """Seconds from handing a buffer over to hearing its first sample."""
+        ...
 
 
 class SoundDeviceOutput:
@@ -48,6 +52,7 @@ class SoundDeviceOutput:
         self._checked = 0.0  # when `alive()` last looked
         self._resumed = 0.0  # when it last found its own process had been stalled
         self.failed = False
+        self._delay = latency
         self._stderr: int | None = None
 
     def check(self) -> None:
@@ -77,6 +82,7 @@ class SoundDeviceOutput:
         def callback(outdata, frames, when, status) -> None:
             self.last_call = time.monotonic()
             late = clock.late(frames, when.currentTime, when.outputBufferDacTime)
+            self._delay = max(0.0, when.outputBufferDacTime - when.currentTime)
             fill(outdata[:, 0], late)
 
         def finished() -> None:
@@ -110,6 +116,11 @@ class SoundDeviceOutput:
         self._checked = now
         since = now - max(self.last_call, self._resumed)
         return not self.failed and since < DEVICE_SILENT_S
+
+    def delay(self) -> float:
+        """As the device last stamped it: the sound server's buffer may add to LATENCY (the
+        PulseAudio null sink here: 60-70 ms in all)."""
+        return self._delay
 
     def stop(self, drain: bool) -> None:
         """Stop: `drain` lets the device play out its buffer, otherwise sound stops at once."""

@@ -13,7 +13,7 @@ import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coach.errors import CueError
+from coach.errors import CueError, ToolMissing
 from coach.resources import BUILTIN_CUES, cues_dir
 from coach.timeline import SAMPLE_RATE
 
@@ -123,7 +123,7 @@ def _ffmpeg_decode(path: Path, rate: int) -> np.ndarray:
     try:
         done = subprocess.run(decode_command(path, rate), capture_output=True, check=False)
     except FileNotFoundError:
-        raise CueError("ffmpeg is not installed: install it (e.g. `make setup`)") from None
+        raise ToolMissing("ffmpeg", "cues") from None
     if done.returncode != 0 or not done.stdout:
         raise CueError(f"cue sound {path} is not audio that ffmpeg can decode")
     return np.frombuffer(done.stdout, "<i2").astype(np.int16)

@@ -1,0 +1,34 @@
+"""The voice control's worker process (`python -m coach.live`, started by
+coach.live.listen.Listener): pocketsphinx holds the interpreter while it decodes, so hearing
+runs here, out of the player's process.
+
+On stdin: the coach's own words (4-byte length, then JSON), then frames (PCM plus one byte:
+is the coach sounding). On stdout: the action of each command heard, one a line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from coach.live.controls import Action
+from coach.live.listen import FRAME, Hearing
+
+
+def main() -> None:
+    stdin, stdout = sys.stdin.buffer, sys.stdout
+    size = int.from_bytes(stdin.read(4), "little")
+    hearing = Hearing(json.loads(stdin.read(size)))
+
+    def frames():
+        while len(data := stdin.read(FRAME * 2 + 1)) == FRAME * 2 + 1:
+            yield data[:-1], data[-1:] == b"\1"
+
+    def put(action: Action) -> None:
+        print(action.name, file=stdout, flush=True)
+
+    hearing.run(frames(), put)
+
+
+if __name__ == "__main__":
+    main()
