@@ -14,7 +14,8 @@ import pytest
 from mutagen.id3 import ID3, CTOCFlags
 from test_cli import coach, timeline
 
-from coach.errors import CoachError
+from coach.cli import worded
+from coach.errors import CoachError, OutputError
 from coach.files.export import TOC_ENTRIES, WAV_MAX_SAMPLES, export
 from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 
@@ -150,11 +151,11 @@ def test_a_disk_that_fills_while_the_chapters_are_written_is_one_line(tmp_path, 
     disk = small_disk((reference.stat().st_size - tag // 2) // 4096 * 4 + 4)
     target = disk / "guide.mp3"
     target.write_bytes(b"old guide")
-    with pytest.raises(CoachError) as error:
+    with pytest.raises(OutputError) as error:
         export(many_steps(300), tone, target, transcript="none")
     assert str(error.value) == (
-        f"could not write {target}: No space left on device (guide.mp3 is as it was): "
-        "choose another place with -o"
+        f"could not write {target}: No space left on device (guide.mp3 is as it was)"
     )
+    assert worded(error.value).endswith(": choose another place with -o")  # the CLI's words
     assert target.read_bytes() == b"old guide"
     assert os.listdir(disk) == ["guide.mp3"]

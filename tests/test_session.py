@@ -7,10 +7,12 @@ clock (see test_player.py).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
+import wave
 
 import numpy as np
 import pytest
@@ -219,3 +221,35 @@ def test_a_subscriber_that_fails_ends_the_session_as_failed(pulse):
     assert abs(second - first - RATE) <= 20 * MS
     assert not capture.loud_between(second + INSTRUCTION, len(capture.samples))
     assert len(capture.samples) > second + INSTRUCTION + RATE // 10
+
+
+@pytest.mark.realtime
+def test_a_live_session_plays_its_music_bed(pulse, tmp_path):
+    """The bed and the calibration come with the session, not the command line: a front end
+    gets the very sound `coach play --music` makes."""
+    music = tmp_path / "bed.wav"
+    t = np.arange(5 * RATE) / RATE
+    with wave.open(str(music), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(RATE)
+        f.writeframes((0.3 * 32767 * np.sin(2 * np.pi * BED_HZ * t)).astype("<i2").tobytes())
+    routine = ROUTINE.replace('title = "Two short steps"', 'title = "With music"')
+    spec = SessionSpec(routine, music=str(music), from_step=1)
+    live = LiveSession(build(spec, preferred_voice=os.environ["COACH_VOICE"]))
+    recorder = pulse.record()
+    live.start()
+    t0 = first_sound(recorder, timeout=20)
+    at(t0 + 3.0)
+    live.stop()
+    assert live.wait(5) == "stopped"
+    capture = recorder.stop()
+    heard = capture.samples[capture.index_at(t0) :][: 2 * RATE]
+    spectrum = np.abs(np.fft.rfft(heard))  # 0.5 Hz bins
+    bins = np.fft.rfftfreq(len(heard), 1 / RATE)
+    peak = spectrum[np.abs(bins - BED_HZ) <= 1].max()
+    around = np.median(spectrum[(np.abs(bins - BED_HZ) > 20) & (np.abs(bins - BED_HZ) < 200)])
+    assert peak > 50 * around, (peak, around)  # a pure tone under the voice: the bed
+
+
+BED_HZ = 3000.0

@@ -167,8 +167,7 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
     try:
         live.start()
         try:
-            while (ended := live.wait(REDRAW)) is None:
-                pass
+            ended = live.wait()  # Ctrl-C and SIGTERM interrupt it, as exceptions
         except KeyboardInterrupt:
             code = 130
         except _Terminated:
