@@ -1,4 +1,5 @@
-"""`pip install .` (not only an editable install) must carry the routines and cue sounds."""
+"""`pip install .` (not only an editable install) must carry the routines, the cue sounds and
+the web page of `coach serve`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_the_wheel_holds_the_builtin_routines_and_cue_sounds(tmp_path):
+def test_the_wheel_holds_the_builtin_routines_cue_sounds_and_page(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
          "-w", str(tmp_path), str(ROOT)],
@@ -26,4 +27,6 @@ def test_the_wheel_holds_the_builtin_routines_and_cue_sounds(tmp_path):
         assert f"coach/scripts/{routine.name}" in names
     for cue in (ROOT / "audio_cues").glob("*.wav"):
         assert f"coach/audio_cues/{cue.name}" in names
+    for static in (ROOT / "coach" / "web" / "static").iterdir():
+        assert f"coach/web/static/{static.name}" in names
     assert "coach/cli/__init__.py" in names

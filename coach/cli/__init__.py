@@ -19,6 +19,7 @@ from coach.cli.options import (
     warn,
 )
 from coach.cli.play import play, run_live
+from coach.cli.serve import serve
 from coach.errors import (
     BadKeys,
     CoachError,
@@ -217,6 +218,9 @@ def check(ctx, files, strict):
         ctx.exit(2)
     if strict and warned:
         ctx.exit(1)
+
+
+cli.add_command(serve)
 
 
 @cli.command(short_help="List the speech voices.")
