@@ -20,6 +20,9 @@ from webserver import Server, wait_for
 from coach.resources import scripts_dir
 from coach.session import SessionSpec, build, sounds
 
+# One server for the module, playing into the null sink: every test here runs beside it.
+pytestmark = pytest.mark.realtime
+
 CHROMIUM = "/usr/bin/chromium-headless-shell"  # Debian's chromium-headless-shell (Makefile)
 MS = RATE // 1000
 QUICK = scripts_dir() / "quick-relief.toml"
@@ -191,7 +194,6 @@ def heard_onsets(session) -> list[int]:
     ]
 
 
-@pytest.mark.realtime
 def test_play_pause_resume_next_stop_from_two_pages(browser, server, pulse):
     first, second = open_page(browser, server), open_page(browser, server)
     choose(first)  # quick-relief without the health questions: a 52 s pre-roll
@@ -248,7 +250,6 @@ def test_play_pause_resume_next_stop_from_two_pages(browser, server, pulse):
     assert first.said == [] and second.said == []
 
 
-@pytest.mark.realtime
 def test_a_fixed_pasted_routine_plays(browser, server, pulse):
     page = open_page(browser, server)
     _, fixed = routine_with_error_on_line_7()
