@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from common import save
 
-from coach.sound import speech as sp
-from coach.sound.speech import Estimate, Speech
+from coach.sound import espeak as sp
+from coach.sound.espeak import Speech
+from coach.sound.speech import Estimate
 
 VERBS = ["Glide", "Press", "Knead", "Slide", "Circle", "Sweep", "Rest", "Lean", "Hold", "Shift"]
 HANDS = ["your palms", "both thumbs", "the heel of your hand", "your fingertips", "your forearm"]
@@ -25,7 +26,7 @@ PHRASES = [f"{v} {h} {w}." for v, h, w in itertools.product(VERBS, HANDS, WHERE)
 WARM = """
 import sys, time
 t = time.perf_counter()
-from coach.sound.speech import Speech
+from coach.sound.espeak import Speech
 s = Speech(cache_dir=sys.argv[1])
 n = len(s.lengths(sys.argv[2:]))
 assert s.synthesized == 0 and "numpy" not in sys.modules

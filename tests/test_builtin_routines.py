@@ -11,7 +11,7 @@ from coach.script.compiler import compile_routine
 from coach.script.routine import builtin_routines, find_routine, load_routine
 from coach.script.techniques import LIBRARY
 from coach.sound.cues import Cues
-from coach.sound.speech import Speech
+from coach.sound.espeak import Speech
 from coach.timeline import SAMPLE_RATE
 
 SR = SAMPLE_RATE

@@ -18,7 +18,8 @@ from coach.script.routine import Coaching, Reminder, Routine, Step
 from coach.script.scaling import scale_steps
 from coach.script.techniques import LIBRARY
 from coach.sound.cues import Cues
-from coach.sound.speech import Estimate, Speech
+from coach.sound.espeak import Speech
+from coach.sound.speech import Estimate
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import Timeline
 

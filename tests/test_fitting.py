@@ -29,7 +29,8 @@ from coach.script.routine import Coaching, Reminder, Routine, Step, builtin_rout
 from coach.script.spoken import sentences
 from coach.script.techniques import LIBRARY
 from coach.sound.cues import Cues
-from coach.sound.speech import Estimate, Speech
+from coach.sound.espeak import Speech
+from coach.sound.speech import Estimate
 from coach.timeline import SAMPLE_RATE as S
 
 ROUTINES = {p.stem: load_routine(p) for p in builtin_routines()}

@@ -129,8 +129,8 @@ def test_speech_clips_fade_inside_their_length_and_the_fade_is_in_their_key(tmp_
     """Real espeak-ng speech through the clip source export and live playback share."""
     from coach.sound import render as render_module
     from coach.sound.cues import Cues
+    from coach.sound.espeak import Speech
     from coach.sound.render import SPEECH_FADE, Sounds
-    from coach.sound.speech import Speech
 
     speech = Speech(voice="en-us")
     event = Event("speech", 0, 1, 1, "instruction", text="Glide up beside the spine.")

@@ -19,7 +19,7 @@ from coach.script.compiler import compile_routine
 from coach.script.routine import builtin_routines, find_routine, load_routine
 from coach.script.spoken import CHECK_INS, POSTURE
 from coach.sound.cues import Cues
-from coach.sound.speech import Speech
+from coach.sound.espeak import Speech
 from coach.timeline import SAMPLE_RATE as S
 
 CLASSIC = load_routine(find_routine("classic-back"))

@@ -13,16 +13,15 @@ import pytest
 
 from coach.cache import read_clip
 from coach.script.routine import RATE_RANGE
-from coach.sound.speech import (
+from coach.sound.espeak import (
     AMPLITUDE,
     INSTALL,
     SILENCE,
-    Estimate,
     Speech,
-    SpeechError,
     espeak_available,
     list_voices,
 )
+from coach.sound.speech import Estimate, SpeechError
 from coach.timeline import SAMPLE_RATE
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from command import coach
 
-from coach.sound.speech import INSTALL, espeak_available
+from coach.sound.espeak import INSTALL, espeak_available
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
 

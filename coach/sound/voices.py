@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coach.sound.espeak import ESPEAK
 from coach.sound.piper import PIPER
-from coach.sound.speech import ESPEAK, SpeechError, Voice, same_language
+from coach.sound.speech import SpeechError, Voice, same_language
 
 ENGINES = (PIPER, ESPEAK)  # asked in this order: the natural voice first
 
