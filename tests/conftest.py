@@ -44,6 +44,22 @@ def suite_cache(request, tmp_path_factory):
             os.environ[key] = value
 
 
+# Debian's chromium-headless-shell (the Makefile installs it): Playwright's wheel holds no
+# browser, and `playwright install` downloads one, which this machine cannot.
+CHROMIUM = "/usr/bin/chromium-headless-shell"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium, driven by Playwright, for the page tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def piper_cache(request) -> str:
     """A cache folder for Piper clips that pytest keeps between runs (.pytest_cache)."""

@@ -10,9 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
-
-CHROMIUM = "/usr/bin/chromium-headless-shell"  # Debian's chromium-headless-shell (Makefile)
 
 
 def coach(*args: str) -> str:
@@ -25,14 +22,6 @@ def coach(*args: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def visit(browser, path: Path, scheme: str):

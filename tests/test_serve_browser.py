@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pulse import RATE, PulseServer
 from test_player import first_sound
 from webserver import Server, wait_for
@@ -23,7 +23,6 @@ from coach.session import SessionSpec, build, sounds
 # One server for the module, playing into the null sink: every test here runs beside it.
 pytestmark = pytest.mark.realtime
 
-CHROMIUM = "/usr/bin/chromium-headless-shell"  # Debian's chromium-headless-shell (Makefile)
 MS = RATE // 1000
 QUICK = scripts_dir() / "quick-relief.toml"
 
@@ -42,14 +41,6 @@ def server(pulse):
     yield served
     code, stderr = served.stop()
     assert code == 0, stderr
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def open_page(browser, server, width: int = 1280, height: int = 800):

@@ -3,7 +3,7 @@
 
     .venv/bin/python tools/screenshots.py
 
-Needs Debian's chromium-headless-shell (`make setup` installs it). Dark mode is Blink's
+Needs Debian's chromium-headless-shell (`make test` installs it). Dark mode is Blink's
 `preferredColorScheme=0`: `--force-dark-mode` (Chromium 156) leaves prefers-color-scheme
 light.
 """
