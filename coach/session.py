@@ -15,17 +15,16 @@ are `coach.errors` classes carrying data, and warnings and notes come back as da
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coach.errors import CoachError, RoutineError, SpeechError, TooShort
+from coach.errors import RoutineError, SpeechError, TooShort
 from coach.live.controls import Control
 from coach.live.output import Output
 from coach.live.player import Player, State
-from coach.script.routine import Routine
+from coach.script.routine import PASTED, Routine
 from coach.sound import DEFAULT_LOUDNESS
 from coach.timeline import Timeline
 
@@ -33,8 +32,6 @@ if TYPE_CHECKING:  # loaded where used: a warm preview builds without numpy (55 
     from coach.sound.render import ClipSource, Sounds
 
 __all__ = ["PASTED", "LiveSession", "Session", "SessionSpec", "State", "build", "sounds"]
-
-PASTED = "<pasted>"  # how problems name a routine given as text
 
 
 @dataclass(frozen=True)
@@ -181,24 +178,14 @@ def _is_text(routine: str) -> bool:
 
 def _load(given: str) -> tuple[Routine, str]:
     """The routine `given` names, is at, or is the text of; and its text (for the lint)."""
-    from coach.script.routine import find_routine, load_routine
+    from coach.script.routine import find_routine, load_routine, load_routine_text
 
     if not _is_text(given):
         path = find_routine(given)
         return load_routine(path), path.read_text(encoding="utf-8").removeprefix("\ufeff")
-    # Through the file loader, so text gets the very checks and line numbers a file gets.
-    with tempfile.TemporaryDirectory(prefix="coach-routine-") as folder:
-        path = Path(folder) / "pasted.toml"
-        path.write_text(given, encoding="utf-8")
-        try:
-            routine = load_routine(path)
-        except RoutineError as e:
-            problems = [dataclasses.replace(p, path=PASTED) for p in e.problems]
-            raise RoutineError(problems, e.hint) from None
-        except CoachError as e:  # too large, say: the message names the file
-            raise CoachError(str(e).replace(str(path), PASTED)) from None
-    text = given.removeprefix("\ufeff")
-    return dataclasses.replace(routine, path=PASTED, name="pasted"), text
+    # The very checks, size limit and line numbers a file gets, with problems named PASTED.
+    routine = load_routine_text(given, PASTED)
+    return dataclasses.replace(routine, name="pasted"), given.removeprefix("\ufeff")
 
 
 def _bed(spec: SessionSpec) -> tuple[float, float]:
