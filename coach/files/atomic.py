@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coach.errors import Terminated
@@ -56,17 +56,23 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def terminate_as_exception() -> Iterator[None]:
-    """Turn SIGTERM into an exception while exporting (SIGINT already raises one)."""
+def terminate_as_exception() -> Iterator[Callable[[], None]]:
+    """Turn SIGTERM into an exception while exporting (SIGINT already raises one): the handler
+    only notes it, and the `check()` yielded raises Terminated from then on, called by the
+    export between blocks. Raised from the handler itself, the exception surfaced wherever
+    Python happened to be, inside PyAV's encoder too, which lost it about 1 run in 35 (the
+    export then ran on to its end) or was left half set up."""
+    seen = threading.Event()
+
+    def check() -> None:
+        if seen.is_set():
+            raise Terminated("export terminated: nothing was written")
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield check  # only the main thread may set a handler; SIGTERM stays as it is
         return
-
-    def raise_terminated(signum, frame):
-        raise Terminated("export terminated: nothing was written")
-
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.set())
     try:
-        yield
+        yield check
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -147,7 +147,7 @@ def export(
 
 
 def _write_all(timeline, sounds, spec, targets, transcript, loudness, music, progress) -> None:
-    with terminate_as_exception(), contextlib.ExitStack() as stack:
+    with terminate_as_exception() as check, contextlib.ExitStack() as stack:
         partials = [stack.enter_context(partial(target)) for target in targets]
 
         def mix(dips: Dips, report: Callable[[int], None] | None = None) -> Iterator:
@@ -155,10 +155,10 @@ def _write_all(timeline, sounds, spec, targets, transcript, loudness, music, pro
             level = loudness + MUSIC_OFFSET_LU
             with Music(music, level) if music else contextlib.nullcontext() as bed:
                 blocks = render(timeline, sounds, block=EXPORT_BLOCK, music=bed)
-                yield from _counted(_dipped(blocks, dips), report)
+                yield from _counted(_dipped(blocks, dips), report, check)
 
         if spec.muxer:
-            _encode(timeline, mix, partials[0], spec, progress)
+            _encode(timeline, mix, partials[0], spec, progress, check)
         else:
             _write_wav(mix([], progress), partials[0], timeline.sample_rate)
         if len(targets) > 1:
@@ -203,7 +203,9 @@ def _deepened(dips: Dips, overshoots: Dips) -> list[tuple[int, int, float]]:
     return sorted([*dips, *added])
 
 
-def _overshoots(path: Path, rate: int, duration: int) -> list[tuple[int, int, float]]:
+def _overshoots(
+    path: Path, rate: int, duration: int, check: Callable[[], None]
+) -> list[tuple[int, int, float]]:
     """Where the encoded file `path` has true peaks over PEAK_CHECK_DBTP: (first sample, last
     sample, dB over), overshoots closer than two holds joined. Decoded (at the guide's rate)
     and measured a block at a time, so memory stays bounded at any length."""
@@ -216,6 +218,7 @@ def _overshoots(path: Path, rate: int, duration: int) -> list[tuple[int, int, fl
     held, at, done = np.zeros(0, dtype=np.float32), 0, 0
     try:
         for block in _and_end(decoded(path, rate)):
+            check()
             x = np.concatenate((held, block / np.float32(32768)))
             # Near the end of what was read, the interpolator sees zeros where more will come:
             # only the file's true end is measured there.
@@ -247,8 +250,12 @@ def _and_end(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     yield np.zeros(0, dtype=np.int16)
 
 
-def _counted(blocks: Iterator, progress: Callable[[int], None] | None) -> Iterator:
+def _counted(
+    blocks: Iterator, progress: Callable[[int], None] | None, check: Callable[[], None]
+) -> Iterator:
+    """`blocks`, reporting each to `progress`, and stopping where `check()` raises."""
     for block in blocks:
+        check()
         yield block
         if progress is not None:
             progress(len(block))
@@ -270,6 +277,7 @@ def _encode(
     path: Path,
     spec: Format,
     progress: Callable[[int], None] | None,
+    check: Callable[[], None],
 ) -> None:
     """Encode `mix(dips, progress)` into `path`; a lossy file is encoded again, with dips, until
     its true peaks keep under PEAK_CHECK_DBTP (progress is shown for the first encode only)."""
@@ -278,7 +286,7 @@ def _encode(
     dips: Dips = []
     encode(mix(dips, progress), path, spec, rate, tags, marks)
     for passes in range(PEAK_PASSES + 1):
-        overshoots = _overshoots(path, rate, timeline.duration) if spec.lossy else []
+        overshoots = _overshoots(path, rate, timeline.duration, check) if spec.lossy else []
         if not overshoots:
             break
         if passes == PEAK_PASSES:
