@@ -87,6 +87,9 @@ CASES = {
     ),
     "no pressure check-in in the first 5:00": (('check_in_first = "2m"', 'check_in_first = "6m"'),),
     "with no reminder": (('duration = "2m"', 'duration = "5m30s"'),),
+    "cautions = false, but step 1": (
+        ('check_in_first = "2m"', 'check_in_first = "2m"\ncautions = false'),
+    ),
 }  # fmt: skip
 # The line that causes each warning: where to look for it in the changed file.
 CAUSE = {
@@ -99,6 +102,7 @@ CAUSE = {
     "of tapotement": 'duration = "1m10s"',
     "no pressure check-in in the first 5:00": "check_in_first",
     "with no reminder": 'duration = "5m30s"',
+    "cautions = false, but step 1": "cautions = false",
 }
 
 

@@ -10,16 +10,22 @@ Placement rules:
 - every step opens with its cue and its words at its very first sample;
 - the routine's clock belongs to its author: only the author's own words (a step's instruction
   and its reminders) can make a routine fail, and only when they alone do not fit;
+- where the hands work (when the instruction does not say it) and the cautions of that place
+  come in every step there, before the instruction and within its first 10 s: they may move
+  the author's reminders later, and scaling keeps room for them while it can;
 - everything the coach adds has a priority, and when time is short the lower ones are left out
-  (and listed in the notes), highest first: the author's words; cautions; the first pressure
+  (and listed in the notes), highest first: the author's words; where to work and the cautions
+  of the place; a technique's own cautions; the first pressure
   check-in; the closing words; the pressure figure; the tempo; then "Next:", titles, later
   check-ins, posture, halfway, countdown and progress lines;
 - an author's reminder that would collide is moved later, never dropped, and the move is noted;
-- the parts of a step's opening are 2 s apart, and the coach's own lines keep 2.5 s clear of
-  other speech, so nothing is said in one breath with something else;
+- the parts of a step's opening are 2 s apart (its sentences, and a caution after the title,
+  1 s), and the coach's own lines keep 2.5 s clear of other speech, so nothing is said in one
+  breath with something else;
 - a title is said once: by "Next: ..." before its step, or at the step's start when there was
   no room for the heads-up; tempo and pressure come with a technique's first use, the tempo
-  again (briefly) after a long absence, a caution at most twice and never twice within minutes;
+  again (briefly) after a long absence, a technique's own caution at most twice and never twice
+  within minutes;
 - outside still-hands steps, no silence lasts much over two minutes: a short progress line
   breaks it.
 """
@@ -27,7 +33,7 @@ Placement rules:
 from __future__ import annotations
 
 from coach.errors import RoutineError
-from coach.script.fitter import Fitter
+from coach.script.fitter import Fitter, safety_parts
 from coach.script.layout import PAUSE, CueLengths, KnownCues, Layout, SpeechLengths
 from coach.script.model import Routine
 from coach.script.scaling import (
@@ -97,8 +103,13 @@ def compile_routine(
     else:
         if sum(floors) > total:
             raise RoutineError(too_short(routine, floors, total))
-        # The closing gong is the coach's, not a floor: wished for, kept when there is time.
-        wishes = [*floors[:-1], floors[-1] + cues.length("gong") + PAUSE]
+        # Where to work, the cautions and the closing gong are the coach's, not a floor:
+        # wished for, kept when there is time.
+        wishes = [
+            own_floor(s, lengths, cues, safety_parts(routine, words, i))
+            for i, s in enumerate(routine.steps)
+        ]
+        wishes[-1] += cues.length("gong") + PAUSE
         steps = scale_steps(routine.steps, total, floors, wishes)
 
     starts = [0]

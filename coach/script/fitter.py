@@ -7,7 +7,7 @@ import itertools
 
 from coach.script.layout import AFTER_CUE, PART_PAUSE, PAUSE, Item, Layout, Part, S, step_group
 from coach.script.model import Step
-from coach.script.safety import cautions_for
+from coach.script.scaling import overruns_after
 from coach.script.spoken import ONE_MINUTE_LEFT, PROGRESS, Words, sentences
 from coach.script.techniques import STILL
 from coach.timeline import Event, clock
@@ -155,10 +155,11 @@ class Fitter:
         def fresh(texts) -> tuple[str, ...]:
             return tuple(t for t in texts if self.may_repeat(t, start))
 
+        wanted += safety_parts(self.routine, self.words, i)
         if coaching.cautions:
-            # A caution with no room at a technique's first use waits for its next use.
+            # A technique's own caution with no room at its first use waits for its next use.
             waiting = self.waiting.pop(technique.name, ())
-            for c in dict.fromkeys([*waiting, *cautions_for(self.routine, i)]):
+            for c in dict.fromkeys([*waiting, *self.words.own_cautions[i]]):
                 if said := fresh(sentences(c)):
                     wanted.append(Part("caution", said, 2, "a caution", source=c))
             if technique.name not in self.pressure_said:
@@ -172,7 +173,7 @@ class Fitter:
         if not self.announced:
             wanted.append(Part("title", (f"{step.title}.",), 6, "the title"))
 
-        order = ("title", "instruction", "pressure", "tempo", "caution")
+        order = ("title", "caution", "place", "instruction", "pressure", "tempo")
         chosen: list[Part] = []
         left_out = []
         for part in sorted(wanted, key=lambda p: p.priority):
@@ -181,7 +182,13 @@ class Fitter:
                 continue
             trial = sorted([*chosen, part], key=lambda p: order.index(p.role))
             limit = room - (reserve if part.priority > 3 else 0)
-            if part.priority == 0 or start + self.layout.span(step_group(step.cue, trial)) <= limit:
+            n = self.layout.span(step_group(step.cue, trial))
+            # Where to work and its cautions may move the author's reminders later; the rest
+            # waits for room before the first of them.
+            fits = start + n <= limit
+            if part.priority == 1:
+                fits = not overruns_after(step, step.duration, n, self.layout.lengths)
+            if part.priority == 0 or fits:
                 chosen = trial
             elif part.role != "title":  # a title is only a courtesy: no note
                 left_out.append(part.what)
@@ -293,6 +300,17 @@ class Fitter:
             while t + tick_len <= self.spans[i].end - TICK_MARGIN:
                 layout.events.append(Event("cue", t, t + tick_len, step.index, "tick", name="tick"))
                 t += period
+
+
+def safety_parts(routine, words: Words, i: int) -> list[Part]:
+    """What step `i` says before its instruction to keep the hands safe, every time: where
+    they work (when the instruction does not say it) and the cautions of that place."""
+    line = words.places[i]
+    parts = [Part("place", (line,), 1, "where to work")] if line else []
+    said = [s for c in words.cautions[i] for s in sentences(c)] if routine.coaching.cautions else []
+    if said:  # one part: its sentences a short pause apart, so each comes within 10 s
+        parts.append(Part("caution", tuple(said), 1, "a caution", source=" ".join(said)))
+    return parts
 
 
 def _listed(things: list[str]) -> str:

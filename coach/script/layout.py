@@ -12,7 +12,7 @@ from coach.timeline import SAMPLE_RATE, Event, StepSpan
 
 S = SAMPLE_RATE
 PAUSE = S  # the least silence between two separate sounds
-SENTENCE_PAUSE = S // 2  # between sentences of one part
+SENTENCE_PAUSE = S  # between sentences of one part: 0.5 s ran them together
 PART_PAUSE = 2 * S  # between the parts of a step's opening (narration wants 2-3 s)
 AFTER_CUE = S // 2  # a chime, then the words
 
@@ -72,14 +72,18 @@ def group_span(group: Sequence[Item], lengths: Mapping[str, int], cues: CueLengt
     return sum(n + i.gap for n, i in zip(sizes[:-1], group, strict=False)) + sizes[-1]
 
 
+_FOLDED = {("pressure", "tempo"), ("title", "caution")}
+
+
 def step_group(cue: str | None, parts: Sequence[Part]) -> list[Item]:
     """A step's opening as one group: the cue, then each part's sentences, 2 s between parts
-    (the tempo folds onto the pressure figure, a short pause apart)."""
+    (the tempo folds onto the pressure figure, and the caution onto the title, a sentence's
+    pause apart: the caution then starts within 10 s)."""
     group = [Item("cue", "step", name=cue, gap=AFTER_CUE)] if cue else []
     for k, part in enumerate(parts):
         after = parts[k + 1].role if k + 1 < len(parts) else None
         for j, text in enumerate(part.sentences):
-            folded = j + 1 < len(part.sentences) or (part.role, after) == ("pressure", "tempo")
+            folded = j + 1 < len(part.sentences) or (part.role, after) in _FOLDED
             group.append(
                 Item("speech", part.role, text, gap=SENTENCE_PAUSE if folded else PART_PAUSE)
             )

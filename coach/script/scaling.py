@@ -14,9 +14,10 @@ from coach.script.techniques import FLEXIBLE, SECONDS
 from coach.timeline import clock
 
 
-def own_group(step: Step) -> list[Item]:
-    """What a step must say at its start: its cue and its instruction."""
-    return step_group(step.cue, [Part("instruction", tuple(sentences(step.say)), 0)])
+def own_group(step: Step, before: Sequence[Part] = ()) -> list[Item]:
+    """What a step must say at its start: its cue and its instruction (after the parts
+    `before` it, when asked: where to work and its cautions)."""
+    return step_group(step.cue, [*before, Part("instruction", tuple(sentences(step.say)), 0)])
 
 
 def overruns(step: Step, length: int, lengths, cues) -> list[int | None]:
@@ -41,9 +42,9 @@ def overruns_after(step: Step, length: int, opening: int, lengths) -> list[int |
     return late
 
 
-def own_floor(step: Step, lengths, cues) -> int:
-    """The shortest length (samples) that holds the step's own words."""
-    opening = group_span(own_group(step), lengths, cues)
+def own_floor(step: Step, lengths, cues, before: Sequence[Part] = ()) -> int:
+    """The shortest length (samples) that holds the step's own words (and `before`)."""
+    opening = group_span(own_group(step, before), lengths, cues)
     lo, hi = 0, max(step.duration, S)
     while overruns_after(step, hi, opening, lengths):
         lo, hi = hi, hi * 2

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from coach.script.model import Routine
-from coach.script.safety import cautions_for
-from coach.script.techniques import PACE
+from coach.script.safety import own_cautions, spoken_cautions
+from coach.script.techniques import PACE, STILL
 from coach.timeline import SAMPLE_RATE
 
 # The coach's own phrases; a routine's [phrases] table may replace each list.
@@ -75,6 +75,37 @@ def sentences(text: str) -> list[str]:
     return phrases
 
 
+# An area that opens with one of these says where by itself ("beside the spine"); any other
+# is a surface the hands work over ("upper back").
+_PLACED = {"beside", "between", "around", "along", "over", "on", "under", "from", "across", "at"}
+_PLAIN = {"the", "and", "a", "of", "to", "your", "their", "his", "her", "with", "its"}
+
+
+# Said in turn where the same place comes again.
+PLACE = ("Work {where}.", "Now, {where}.", "Your hands move {where}.")
+
+
+def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
+    """By step: where the hands work, when the step's own instruction does not say it (none
+    of the area's words in it). Every working step says where; still hands need not."""
+    times: dict[str, int] = {}
+    lines: list[str | None] = []
+    for step in routine.steps:
+        area = " ".join(step.area.split()).rstrip(".")
+        named = set(re.findall(r"[a-z]+", area.lower())) - _PLAIN
+        if (
+            step.technique in STILL
+            or not named
+            or named & set(re.findall(r"[a-z]+", step.say.lower()))
+        ):
+            lines.append(None)
+            continue
+        where = area if area.split()[0].lower() in _PLACED else f"over the {area}"
+        k = times[where] = times.get(where, -1) + 1
+        lines.append(PLACE[(seed + k) % len(PLACE)].format(where=where))
+    return lines
+
+
 class Words:
     """Every text the coach may say for a routine (its phrases, or the English defaults)."""
 
@@ -88,6 +119,9 @@ class Words:
         self.ending = (phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END))[0]
         custom = phrases.get("halfway")
         self.halfway = custom[0] if custom else _halfway_text(total)
+        self.cautions = spoken_cautions(routine)  # by step: its place's, every time
+        self.own_cautions = own_cautions(routine)  # by step: its technique's, at first use
+        self.places = place_lines(routine)
 
     def heads_up(self, title: str) -> str:
         return self.next.replace("{title}", title)
@@ -104,15 +138,15 @@ class Words:
         texts: list[str] = []
         for i, step in enumerate(routine.steps):
             technique = routine.techniques[step.technique]
-            texts += [f"{step.title}.", *sentences(step.say)]
+            texts += [f"{step.title}.", *sentences(step.say), self.places[i]]
             texts += [self.heads_up(step.title)] if i else []
             texts += [r.say for r in step.reminders]
             texts += [*self.pressure(technique), *self.tempo(technique, False)]
             texts += self.tempo(technique, True)
-            texts += [s for c in cautions_for(routine, i) for s in sentences(c)]
+            texts += [s for c in self.cautions[i] + self.own_cautions[i] for s in sentences(c)]
         texts += [*self.check_ins, *self.posture, *PROGRESS, ONE_MINUTE_LEFT]
         texts += [self.halfway, self.ending]
-        return list(dict.fromkeys(texts))
+        return [t for t in dict.fromkeys(texts) if t]
 
 
 def _halfway_text(duration: int) -> str:
