@@ -87,6 +87,10 @@ CASES = {
     ),
     "no pressure check-in in the first 5:00": (('check_in_first = "2m"', 'check_in_first = "6m"'),),
     "with no reminder": (('duration = "2m"', 'duration = "5m30s"'),),
+    '"Lean into it." in palm presses': (('say = "Keep it easy."', 'say = "Lean into it."'),),
+    '"Move on to a new spot." in effleurage': (
+        ('say = "Glide up beside the spine, never on it."', 'say = "Move on to a new spot."'),
+    ),
     "cautions = false, but step 1": (
         ('check_in_first = "2m"', 'check_in_first = "2m"\ncautions = false'),
     ),
@@ -103,6 +107,8 @@ CAUSE = {
     "no pressure check-in in the first 5:00": "check_in_first",
     "with no reminder": 'duration = "5m30s"',
     "cautions = false, but step 1": "cautions = false",
+    '"Lean into it." in palm presses': "Lean into it.",
+    '"Move on to a new spot." in effleurage': "Move on to a new spot.",
 }
 
 

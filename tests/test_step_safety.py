@@ -10,30 +10,19 @@ import itertools
 import re
 
 import pytest
+from script_rules import BUILTINS, SHARES, massage_steps
+from script_rules import built as timeline
 
-from coach.script.routine import find_routine, load_routine
 from coach.script.safety import SAID_OTHERWISE, place_cautions
 from coach.script.techniques import STILL
 from coach.session import SessionSpec, build
 from coach.timeline import SAMPLE_RATE as S
 
-BUILTINS = ["classic-back", "quick-relief", "self-massage"]
-SHARES = [0.5, 1.0, 3.0]
-
 
 @pytest.fixture(scope="module", params=itertools.product(BUILTINS, SHARES, [True, False]))
 def built(request):
-    """(routine, framed timeline) as `coach preview NAME --minutes M [--no-safety]` makes it,
-    with speech lengths from words a minute: what is checked here is order and place."""
-    name, share, safety = request.param
-    routine = load_routine(find_routine(name))
-    minutes = routine.duration * share / 60 / S
-    spec = SessionSpec(name, minutes=minutes, safety=safety)
-    return routine, build(spec, estimate=True).timeline, safety
-
-
-def massage_steps(t):
-    return [s for s in t.steps if t.massage_start <= s.start < t.massage_end]
+    routine, t = timeline(*request.param)
+    return routine, t, request.param[2]
 
 
 def test_each_step_near_the_spine_kidneys_or_neck_says_its_caution_first(built):

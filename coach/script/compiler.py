@@ -27,14 +27,19 @@ Placement rules:
   again (briefly) after a long absence, a technique's own caution at most twice and never twice
   within minutes;
 - outside still-hands steps, no silence lasts much over two minutes: a short progress line
-  breaks it.
+  breaks it;
+- pacing (pacing.py): a step opens with at most about 12 s of speech, the pressure figure and
+  tempo waiting for quiet hands when more would follow; no line of the coach's nearly repeats
+  another in its step; titles are said as a guide says them; the closing words are wished for
+  when scaling; the halfway line says the time left where it lands; check-ins, posture and
+  progress lines only in the work where they make sense (coach_lines.py).
 """
 
 from __future__ import annotations
 
 from coach.errors import RoutineError
 from coach.script.fitter import Fitter, safety_parts
-from coach.script.layout import PAUSE, CueLengths, KnownCues, Layout, SpeechLengths
+from coach.script.layout import PART_PAUSE, PAUSE, CueLengths, KnownCues, Layout, SpeechLengths
 from coach.script.model import Routine
 from coach.script.scaling import (
     check_own_words,
@@ -103,13 +108,15 @@ def compile_routine(
     else:
         if sum(floors) > total:
             raise RoutineError(too_short(routine, floors, total))
-        # Where to work, the cautions and the closing gong are the coach's, not a floor:
-        # wished for, kept when there is time.
+        # Where to work, the cautions and the closing words and gong are the coach's, not a
+        # floor: wished for, kept when there is time (the last words of a massage come near
+        # its end).
+        ending = PART_PAUSE + lengths[words.ending] + PAUSE + cues.length("gong")
+        last = len(routine.steps) - 1
         wishes = [
-            own_floor(s, lengths, cues, safety_parts(routine, words, i))
+            own_floor(s, lengths, cues, safety_parts(routine, words, i), ending * (i == last))
             for i, s in enumerate(routine.steps)
         ]
-        wishes[-1] += cues.length("gong") + PAUSE
         steps = scale_steps(routine.steps, total, floors, wishes)
 
     starts = [0]

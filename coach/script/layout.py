@@ -102,6 +102,7 @@ class Layout:
         self.ends: list[int] = []
         self.events: list[Event] = []
         self.step_starts = [s.start for s in spans]
+        self.said: dict[int, list[str]] = {}  # step (1-based) -> what is said in it so far
 
     def span(self, group: Sequence[Item]) -> int:
         return group_span(group, self.lengths, self.cues)
@@ -121,11 +122,12 @@ class Layout:
         t = start
         for item in group:
             n = self.lengths[item.text] if item.kind == "speech" else self.cues.length(item.name)
+            step = self.step_of(t)
             self.events.append(
-                Event(
-                    item.kind, t, t + n, self.step_of(t), item.role, text=item.text, name=item.name
-                )
+                Event(item.kind, t, t + n, step, item.role, text=item.text, name=item.name)
             )
+            if item.text:
+                self.said.setdefault(step, []).append(item.text)
             k = bisect.bisect_left(self.starts, t)
             self.starts.insert(k, t)
             self.ends.insert(k, t + n)

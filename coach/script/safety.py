@@ -236,7 +236,7 @@ SAID_OTHERWISE = {
         "Light over the lower back: the kidneys sit just below the ribs.",
         "Below the ribs, over the kidneys, keep it light.",
     ),
-    BALL_SPINE: (BALL_SPINE, "Keep the ball beside the spine, never on it."),
+    BALL_SPINE: (BALL_SPINE, "The ball stays off the bone of the spine."),
 }
 
 LIGHT = 3  # out of 10: at or below this, a technique is light anywhere on the back

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from coach.script.model import Routine
+from coach.script.model import Routine, Step
+from coach.script.pacing import halfway_texts
 from coach.script.safety import own_cautions, spoken_cautions
 from coach.script.techniques import PACE, STILL
 from coach.timeline import SAMPLE_RATE
@@ -82,7 +83,9 @@ _PLAIN = {"the", "and", "a", "of", "to", "your", "their", "his", "her", "with", 
 
 
 # Said in turn where the same place comes again.
-PLACE = ("Work {where}.", "Now, {where}.", "Your hands move {where}.")
+# ("Work beside the spine ..." would echo the spine's caution, "Work beside the spine, never on
+# it.")
+PLACE = ("Your hands go {where}.", "Now, {where}.", "Your hands move {where}.")
 
 
 def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
@@ -100,10 +103,16 @@ def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
         ):
             lines.append(None)
             continue
-        where = area if area.split()[0].lower() in _PLACED else f"over the {area}"
+        where = _where(area)
         k = times[where] = times.get(where, -1) + 1
         lines.append(PLACE[(seed + k) % len(PLACE)].format(where=where))
     return lines
+
+
+def _where(area: str) -> str:
+    """The area as a place: "beside the spine" as it is, "upper back" as "over the upper back"."""
+    area = " ".join(area.split()).rstrip(".")
+    return area if area.split()[0].lower() in _PLACED else f"over the {area}"
 
 
 class Words:
@@ -113,15 +122,35 @@ class Words:
         self.routine = routine
         phrases = routine.phrases
         partner = routine.coaching.partner
+        self.english = routine.language.lower().replace("_", "-").split("-")[0] == "en"
         self.check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
         self.posture = tuple(phrases.get("posture") or POSTURE)
         self.next = (phrases.get("next") or NEXT)[0]
         self.ending = (phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END))[0]
         custom = phrases.get("halfway")
-        self.halfway = custom[0] if custom else _halfway_text(total)
+        self.halfway = custom[0] if custom else None  # None: the time left, where it lands
+        self.halfways = [custom[0]] if custom else halfway_texts(total, 2 * 60 * SAMPLE_RATE)
         self.cautions = spoken_cautions(routine)  # by step: its place's, every time
         self.own_cautions = own_cautions(routine)  # by step: its technique's, at first use
         self.places = place_lines(routine)
+
+    def title(self, step: Step) -> str:
+        """A step's title as a guide says it at the step's start ("Now, light tapotement."),
+        not as a label; a title the coach made from the technique and area says where
+        ("Now, vibration over the upper back."). Another language's titles stay as written."""
+        if not self.english:
+            return f"{step.title}."
+        technique = self.routine.techniques[step.technique]
+        said = step.title
+        if self.title_says_where(step):
+            said = f"{technique.label}, {_where(step.area)}".replace(", ", " ", 1)
+        lower = said[:1].lower() + said[1:] if said[1:2].islower() else said
+        return f"Now, {lower}."
+
+    def title_says_where(self, step: Step) -> bool:
+        """Whether the title is the one the coach made: the technique's label and the area."""
+        technique = self.routine.techniques[step.technique]
+        return step.title == f"{technique.label}, {step.area}"
 
     def heads_up(self, title: str) -> str:
         return self.next.replace("{title}", title)
@@ -138,19 +167,12 @@ class Words:
         texts: list[str] = []
         for i, step in enumerate(routine.steps):
             technique = routine.techniques[step.technique]
-            texts += [f"{step.title}.", *sentences(step.say), self.places[i]]
+            texts += [self.title(step), *sentences(step.say), self.places[i]]
             texts += [self.heads_up(step.title)] if i else []
             texts += [r.say for r in step.reminders]
             texts += [*self.pressure(technique), *self.tempo(technique, False)]
             texts += self.tempo(technique, True)
             texts += [s for c in self.cautions[i] + self.own_cautions[i] for s in sentences(c)]
         texts += [*self.check_ins, *self.posture, *PROGRESS, ONE_MINUTE_LEFT]
-        texts += [self.halfway, self.ending]
+        texts += [*self.halfways, self.ending]
         return [t for t in dict.fromkeys(texts) if t]
-
-
-def _halfway_text(duration: int) -> str:
-    left = duration / 2 / SAMPLE_RATE / 60
-    if left < 5 or left != int(left):
-        return "Halfway."
-    return f"Halfway. {int(left)} minutes to go."
