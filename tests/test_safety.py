@@ -254,3 +254,17 @@ def test_the_pre_roll_is_the_first_block_of_the_preview(sessions):
     ]
     assert blocks[2].lstrip().startswith("1. Contact")
     assert blocks[-1].lstrip().startswith("Afterwards")
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_the_guide_s_room_tapotement_hands_and_heat_for_soreness_are_said(name):
+    t = build(SessionSpec(name), estimate=True).timeline
+    before = words(e for e in t.speech() if e.end <= t.massage_start)
+    assert "dim the lights" in before and "music" in before  # [guide:Preparation]
+    after = words(e for e in t.speech() if e.start >= t.massage_end)
+    assert "warm towel" in after  # heat for soreness, for a partner and for yourself
+    tapping = {s.index for s in t.steps if s.technique == "tapotement"}
+    said = words(e for e in t.speech() if e.step in tapping)
+    for shape in ("edges of your hands", "fingertips"):
+        assert not tapping or shape in said, shape
+    assert "cupped hands" in LIBRARY["tapotement"].say and "fingertips" in LIBRARY["tapotement"].say

@@ -65,7 +65,9 @@ _TECHNIQUES = (
     Technique(
         name="tapotement",
         label="Tapotement",
-        say="Tap lightly with loose hands, the edges or cupped palms, briefly.",
+        # [guide] its hand shapes: the edges of the hands, cupped hands, the fingertips
+        say="Tap lightly and briefly with loose hands: the edges of your hands, cupped hands, "
+        "or your fingertips.",
         # [school] 4-10 light strikes a second: speed builds, the force never does.
         tempo="Quick and light. Speed up, stay light, then taper off.",
         pressure="Light, 2 to 3 out of 10.",
