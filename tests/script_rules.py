@@ -105,16 +105,18 @@ def longest_silence(t: Timeline, still_too: bool = True) -> int:
 
 BUILTINS = ("classic-back", "quick-relief", "self-massage")
 SHARES = (0.5, 1.0, 3.0)  # of a built-in's own length
+SEEDS = (0, 1, 2, 3)  # each phase of the coach's alternatives (most come in threes)
 
 
 @functools.cache
-def built(name: str, share: float, safety: bool) -> tuple[Routine, Timeline]:
+def built(name: str, share: float, safety: bool, seed: int) -> tuple[Routine, Timeline]:
     """(routine, framed timeline) as `coach preview NAME --minutes M [--no-safety]` makes it,
     with speech lengths from words a minute (quick; order and place do not need a voice)."""
     from coach.session import SessionSpec, build
 
     routine = load_routine(find_routine(name))
-    spec = SessionSpec(name, minutes=routine.duration * share / 60 / S, safety=safety)
+    minutes = routine.duration * share / 60 / S
+    spec = SessionSpec(name, minutes=minutes, safety=safety, seed=seed)
     return routine, build(spec, estimate=True).timeline
 
 

@@ -10,7 +10,7 @@ import itertools
 import re
 
 import pytest
-from script_rules import BUILTINS, SHARES, massage_steps
+from script_rules import BUILTINS, SEEDS, SHARES, massage_steps
 from script_rules import built as timeline
 
 from coach.script.pacing import near_duplicate
@@ -18,12 +18,13 @@ from coach.script.techniques import STILL
 from coach.timeline import SAMPLE_RATE as S
 
 # What a step must open with, however long: its title, where to work, its cautions, the
-# author's words. Anything else waits for a quiet moment.
-MUST = {"title", "caution", "place", "instruction", "reminder"}
+# author's words (and in a short last step, the closing words). Anything else waits for a
+# quiet moment.
+MUST = {"title", "caution", "place", "instruction", "reminder", "end"}
 COACH = {"check-in", "posture", "progress", "pressure", "tempo", "caution", "place", "title"}
 
 
-@pytest.fixture(scope="module", params=itertools.product(BUILTINS, SHARES, [True, False]))
+@pytest.fixture(scope="module", params=itertools.product(BUILTINS, SHARES, [True, False], SEEDS))
 def built(request):
     return timeline(*request.param)
 

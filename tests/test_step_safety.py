@@ -10,7 +10,7 @@ import itertools
 import re
 
 import pytest
-from script_rules import BUILTINS, SHARES, massage_steps
+from script_rules import BUILTINS, SEEDS, SHARES, massage_steps
 from script_rules import built as timeline
 
 from coach.script.safety import SAID_OTHERWISE, place_cautions
@@ -19,7 +19,7 @@ from coach.session import SessionSpec, build
 from coach.timeline import SAMPLE_RATE as S
 
 
-@pytest.fixture(scope="module", params=itertools.product(BUILTINS, SHARES, [True, False]))
+@pytest.fixture(scope="module", params=itertools.product(BUILTINS, SHARES, [True, False], SEEDS))
 def built(request):
     routine, t = timeline(*request.param)
     return routine, t, request.param[2]

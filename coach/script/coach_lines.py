@@ -10,7 +10,7 @@ import re
 
 from coach.script.layout import AFTER_CUE, PAUSE, Item, S
 from coach.script.pacing import asks_pressure, halfway_text, line_fits, near_duplicate
-from coach.script.spoken import ONE_MINUTE_LEFT, PROGRESS
+from coach.script.spoken import ONE_MINUTE_LEFT
 from coach.script.techniques import STILL
 from coach.timeline import clock
 
@@ -169,7 +169,8 @@ class CoachLines:
                     continue
                 left = span.end - t
                 minute = 45 * S <= left <= 80 * S
-                text = ONE_MINUTE_LEFT if minute else self.pick("progress", PROGRESS, k, i)
+                progress = self.words.progress
+                text = ONE_MINUTE_LEFT if minute else self.pick("progress", progress, k, i)
                 said = [Item("speech", "progress", text)] if text else []
                 hi = min(span.end - PAUSE, quiet_to)
                 at = layout.earliest(said, t, hi, pad=COACH_CLEAR) if said else None
@@ -177,7 +178,7 @@ class CoachLines:
                     t = span.end + QUIET
                     continue
                 if text != ONE_MINUTE_LEFT:
-                    k = PROGRESS.index(text) + 1
+                    k = progress.index(text) + 1
                 t = layout.put(said, at) + QUIET
 
 

@@ -53,9 +53,9 @@ from coach.script.spoken import Words
 from coach.timeline import SAMPLE_RATE, StepSpan, Timeline
 
 
-def phrases(routine: Routine, minutes: float | None = None) -> list[str]:
+def phrases(routine: Routine, minutes: float | None = None, seed: int = 0) -> list[str]:
     """Every text `compile_routine` may ask the speech engine for, to be made in one batch."""
-    return Words(routine, _total(routine, minutes)).candidates()
+    return Words(routine, _total(routine, minutes), seed).candidates()
 
 
 def _total(routine: Routine, minutes: float | None) -> int:
@@ -86,6 +86,7 @@ def compile_routine(
     minutes: float | None = None,
     ticks: bool | None = None,
     editable: bool = True,
+    seed: int = 0,
 ) -> Timeline:
     """Lay out every sound of `routine` on a timeline.
 
@@ -93,13 +94,14 @@ def compile_routine(
     setting for the rhythm tick. The safety words before the massage are not the compiler's:
     framing.py adds them around the compiled massage. Raises `RoutineError` when
     the routine's own words cannot fit; `editable` says whether its author can change them (a
-    problem then says what to change in the file).
+    problem then says what to change in the file). `seed` picks among the coach's
+    alternatives for its own lines (the same seed, the same timeline).
     """
     coaching = routine.coaching
     ticks = coaching.ticks if ticks is None else ticks
     cues = KnownCues(cues)
     total = _total(routine, minutes)
-    words = Words(routine, total)
+    words = Words(routine, total, seed)
     lengths = speech.lengths(words.candidates())  # one call: the engine parallelizes
     floors = [own_floor(s, lengths, cues) for s in routine.steps]
     if minutes is None:
@@ -143,4 +145,5 @@ def compile_routine(
         estimated=speech.engine == "estimate",
         engine=speech.engine,
         notes=tuple(fitter.notes),
+        seed=seed,
     )

@@ -210,7 +210,7 @@ class Fitter(CoachLines):
             if not part.sentences:  # all of it said lately: nothing to say, nothing missed
                 self.remember(part, start, technique.name)
                 continue
-            trial = sorted([*chosen, part], key=lambda p: order.index(p.role))
+            trial = sorted([*chosen, part], key=lambda p: _rank(order, p))
             limit = room - (reserve if part.priority > 3 else 0)
             n = self.layout.span(step_group(step.cue, trial))
             # Where to work and its cautions may move the author's reminders later; the rest
@@ -266,6 +266,14 @@ def safety_parts(routine, words: Words, i: int) -> list[Part]:
     if said:  # one part: its sentences a short pause apart, so each comes within 10 s
         parts.append(Part("caution", tuple(said), 1, "a caution", source=" ".join(said)))
     return parts
+
+
+def _rank(order: tuple[str, ...], part: Part) -> float:
+    """Where `part` goes in an opening: a technique's own caution (priority 2, not of the
+    place) right after the instruction, so the place's come first and the hands start soon."""
+    if part.role == "caution" and part.priority > 1:
+        return order.index("instruction") + 0.5
+    return order.index(part.role)
 
 
 def _listed(things: list[str]) -> str:

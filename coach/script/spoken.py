@@ -43,8 +43,16 @@ PROGRESS = (
     "Notice where it feels tight, and linger there.",
 )
 ONE_MINUTE_LEFT = "About a minute more here."
-SESSION_END = ("That's the end of the session. Let them rest a moment, there's no rush.",)
-SELF_SESSION_END = ("That's the end of the session. Rest a moment, there's no rush.",)
+SESSION_END = (
+    "That's the end of the session. Let them rest a moment, there's no rush.",
+    "And that's the end of the massage. Let them lie still a while; there's no hurry.",
+    "That's all for today. Let them rest a moment before they move.",
+)
+SELF_SESSION_END = (
+    "That's the end of the session. Rest a moment, there's no rush.",
+    "And that's the end. Stay still a while; there's no hurry.",
+    "That's all for today. Rest a moment before you get up.",
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -109,6 +117,12 @@ def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
     return lines
 
 
+def _turn(texts: tuple[str, ...], seed: int) -> tuple[str, ...]:
+    """`texts` in the same order, starting from the one `seed` picks."""
+    k = seed % len(texts) if texts else 0
+    return texts[k:] + texts[:k]
+
+
 def _where(area: str) -> str:
     """The area as a place: "beside the spine" as it is, "upper back" as "over the upper back"."""
     area = " ".join(area.split()).rstrip(".")
@@ -118,21 +132,27 @@ def _where(area: str) -> str:
 class Words:
     """Every text the coach may say for a routine (its phrases, or the English defaults)."""
 
-    def __init__(self, routine: Routine, total: int):
+    def __init__(self, routine: Routine, total: int, seed: int = 0):
+        """`seed` picks among the coach's alternatives for its own lines: which comes first
+        in each rotation, which closing words; the same seed, the same words."""
         self.routine = routine
         phrases = routine.phrases
         partner = routine.coaching.partner
         self.english = routine.language.lower().replace("_", "-").split("-")[0] == "en"
-        self.check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
-        self.posture = tuple(phrases.get("posture") or POSTURE)
+        check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
+        # The first check-in asks the pressure on the 1-10 scale: the others take turns.
+        self.check_ins = (check_ins[0], *_turn(check_ins[1:], seed))
+        self.posture = _turn(tuple(phrases.get("posture") or POSTURE), seed)
+        self.progress = _turn(PROGRESS, seed)
         self.next = (phrases.get("next") or NEXT)[0]
-        self.ending = (phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END))[0]
+        endings = phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END)
+        self.ending = endings[seed % len(endings)]
         custom = phrases.get("halfway")
         self.halfway = custom[0] if custom else None  # None: the time left, where it lands
         self.halfways = [custom[0]] if custom else halfway_texts(total, 2 * 60 * SAMPLE_RATE)
-        self.cautions = spoken_cautions(routine)  # by step: its place's, every time
+        self.cautions = spoken_cautions(routine, seed)  # by step: its place's, every time
         self.own_cautions = own_cautions(routine)  # by step: its technique's, at first use
-        self.places = place_lines(routine)
+        self.places = place_lines(routine, seed)
 
     def title(self, step: Step) -> str:
         """A step's title as a guide says it at the step's start ("Now, light tapotement."),
@@ -173,6 +193,6 @@ class Words:
             texts += [*self.pressure(technique), *self.tempo(technique, False)]
             texts += self.tempo(technique, True)
             texts += [s for c in self.cautions[i] + self.own_cautions[i] for s in sentences(c)]
-        texts += [*self.check_ins, *self.posture, *PROGRESS, ONE_MINUTE_LEFT]
+        texts += [*self.check_ins, *self.posture, *self.progress, ONE_MINUTE_LEFT]
         texts += [*self.halfways, self.ending]
         return [t for t in dict.fromkeys(texts) if t]
