@@ -5,6 +5,7 @@ them.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from coach.script.model import Routine, Step
@@ -29,8 +30,9 @@ _COMMON = {
 }  # fmt: skip
 
 
-def stems(text: str) -> set[str]:
-    return {w[:_STEM] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2} - _COMMON
+@functools.cache  # the same few dozen lines are compared again and again: 2000 steps, 135 000
+def stems(text: str) -> frozenset[str]:
+    return frozenset(w[:_STEM] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2) - _COMMON
 
 
 def near_duplicate(a: str, b: str) -> bool:
