@@ -116,5 +116,8 @@ def test_moving_leaning_and_pressure_lines_only_where_they_make_sense(built):
                 )
             if e.role == "check-in":
                 assert span.technique not in STILL, (span.title, e.text)
+                asks = [x for x in step_speech(t, span) if x.role == "reminder" and "?" in x.text]
+                near = [x for x in asks if "pressure" in x.text and abs(x.start - e.start) < 90 * S]
+                assert not near, (span.title, e.text)  # the author asks already
             if e.role == "check-in" and "pressure" in text:  # felt pressure, not oil or tapping
                 assert span.technique not in {"oil", "tapotement"}, (span.title, e.text)

@@ -9,7 +9,13 @@ import itertools
 import re
 
 from coach.script.layout import AFTER_CUE, PAUSE, Item, S
-from coach.script.pacing import asks_pressure, halfway_text, line_fits, near_duplicate
+from coach.script.pacing import (
+    asks_about_pressure,
+    asks_pressure,
+    halfway_text,
+    line_fits,
+    near_duplicate,
+)
 from coach.script.spoken import ONE_MINUTE_LEFT
 from coach.script.techniques import STILL
 from coach.timeline import clock
@@ -18,6 +24,7 @@ COACH_CLEAR = 5 * S // 2  # the coach's own lines keep this clear of other speec
 FIRST_CHECK_IN_BY = 5 * 60 * S  # the first pressure check-in, within the first five minutes
 LATE = 90 * S  # a low-priority line this much past its time is left out instead
 QUIET = 100 * S  # a progress line after this much silence (never much over two minutes)
+ASKED = 2 * 60 * S  # no check-in this near the author's own question about the pressure
 # A check-in about the pressure: not for light work, where "how does it feel" asks instead.
 _PRESSURE = re.compile(r"pressure|one to ten|out of ten|lighter", re.I)
 
@@ -47,19 +54,22 @@ class CoachLines:
                     self.place(tone, t, "countdown tone", early=True, late=20 * S)
         self.progress()
 
-    def pick(self, role: str, texts, k: int, i: int) -> str | None:
-        """The first of `texts` from the k-th (in turn) that makes sense in step `i` and
-        echoes nothing said there; None when none does."""
-        return next(iter(self.fitting(role, texts, k, i)), None)
+    def pick(self, role: str, texts, k: int, i: int, at: int | None = None) -> str | None:
+        """The k-th (in turn) of `texts` that make sense in step `i` (see `fitting`)."""
+        return next(iter(self.fitting(role, texts, k, i, at)), None)
 
-    def fitting(self, role: str, texts, k: int, i: int) -> list[str]:
-        """`texts` from the k-th (in turn) that make sense in step `i` and echo nothing said
-        there."""
-        step = self.scaled[i]
+    def fitting(self, role: str, texts, k: int, i: int, at: int | None = None) -> list[str]:
+        """Those of `texts` that make sense in step `i` and echo nothing said there, from the
+        k-th of them in turn. No check-in within ASKED of the author's own question about
+        the pressure near `at`: once is a check-in, twice is nagging."""
+        step, span = self.scaled[i], self.spans[i]
         said = self.layout.said.get(i + 1, [])
+        if role == "check-in" and at is not None:
+            asked = [span.start + r.at for r in step.reminders if asks_about_pressure(r.say)]
+            if any(abs(t - at) < ASKED for t in asked):
+                return []
         found = []
-        for j in range(len(texts)):
-            text = texts[(k + j) % len(texts)]
+        for text in texts:
             if role == "check-in":
                 fits = step.technique not in STILL and (
                     asks_pressure(step, self.routine) or not _PRESSURE.search(text)
@@ -68,7 +78,8 @@ class CoachLines:
                 fits = line_fits(text, step, self.routine)
             if fits and not any(near_duplicate(text, s) for s in said):
                 found.append(text)
-        return found
+        n = k % len(found) if found else 0
+        return found[n:] + found[:n]
 
     def shortest(self, texts: list[str]) -> list[str]:
         """`texts`, those about the pressure first, each shortest first: where the line in
@@ -83,7 +94,7 @@ class CoachLines:
         t = want
         while t < limit:
             i = self.layout.step_of(t) - 1
-            fitting = self.fitting(role, texts, k, i)
+            fitting = self.fitting(role, texts, k, i, t)
             if must:  # the one in turn, else the shortest first
                 fitting = fitting[:1] + self.shortest(fitting[1:])
             for text in fitting[: None if must else 1]:
@@ -178,7 +189,7 @@ class CoachLines:
                     t = span.end + QUIET
                     continue
                 if text != ONE_MINUTE_LEFT:
-                    k = progress.index(text) + 1
+                    k += 1
                 t = layout.put(said, at) + QUIET
 
 

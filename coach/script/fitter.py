@@ -140,7 +140,7 @@ class Fitter(CoachLines):
         """The first pressure check-in, at its time or the nearest room before it, in words
         that fit step `i` (the first in turn, else the shortest that asks about pressure)."""
         layout = self.layout
-        fitting = self.fitting("check-in", self.words.check_ins, 0, i)
+        fitting = self.fitting("check-in", self.words.check_ins, 0, i, self.first_check_in)
         for text in fitting[:1] + self.shortest(fitting[1:]):
             check_in = [Item("speech", "check-in", text)]
             want, end_by = max(self.first_check_in, span.start), span.end - COACH_CLEAR

@@ -71,9 +71,14 @@ def misplaced(text: str, step: Step) -> str | None:
         return "leaning overloads the thumbs, fingertips or wrists in this work"
     if _SPOT.search(text) and step.technique not in SPOTS:
         return "this work covers the whole area, not spot by spot"
-    if _ASKS.search(text) and step.technique in STILL:
+    if asks_about_pressure(text) and step.technique in STILL:
         return "still hands press nothing to ask about"
     return None
+
+
+def asks_about_pressure(text: str) -> bool:
+    """Whether `text` asks how the pressure is ("Ask: is this pressure all right?")."""
+    return bool(_ASKS.search(text))
 
 
 def asks_pressure(step: Step, routine: Routine) -> bool:
