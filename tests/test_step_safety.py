@@ -83,3 +83,17 @@ def test_self_massage_gets_down_to_the_floor_before_the_roller():
         e.text for e in t.speech() if e.step == roller.index and e.start < first.end + 20 * S
     ]
     assert any("floor" in x for x in opening)
+
+
+def test_a_routine_in_another_language_gets_no_english_place_line_or_guide_title():
+    from dataclasses import replace
+
+    from coach.script.compiler import compile_routine
+    from coach.script.routine import find_routine, load_routine
+    from coach.sound.cues import Cues
+    from coach.sound.speech import Estimate
+
+    german = replace(load_routine(find_routine("classic-back")), language="de")
+    t = compile_routine(german, Estimate(), Cues())
+    assert not [e for e in t.speech() if e.role == "place" or e.text.startswith("Now, ")]
+    assert any(e.role == "title" for e in t.speech())  # said as written

@@ -93,14 +93,17 @@ _PLAIN = {"the", "and", "a", "of", "to", "your", "their", "his", "her", "with", 
 # Said in turn where the same place comes again.
 # ("Work beside the spine ..." would echo the spine's caution, "Work beside the spine, never on
 # it.")
-PLACE = ("Your hands go {where}.", "Now, {where}.", "Your hands move {where}.")
+PLACE = ("Your hands go {where}.", "Your hands move {where}.", "Bring your hands {where}.")
 
 
 def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
     """By step: where the hands work, when the step's own instruction does not say it (none
-    of the area's words in it). Every working step says where; still hands need not."""
+    of the area's words in it). Every working step says where; still hands need not, nor
+    a routine in another language (its words cannot be told apart in English)."""
     times: dict[str, int] = {}
     lines: list[str | None] = []
+    if not english(routine):
+        return [None] * len(routine.steps)
     for step in routine.steps:
         area = " ".join(step.area.split()).rstrip(".")
         named = set(re.findall(r"[a-z]+", area.lower())) - _PLAIN
@@ -115,6 +118,10 @@ def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
         k = times[where] = times.get(where, -1) + 1
         lines.append(PLACE[(seed + k) % len(PLACE)].format(where=where))
     return lines
+
+
+def english(routine: Routine) -> bool:
+    return routine.language.lower().replace("_", "-").split("-")[0] == "en"
 
 
 def _turn(texts: tuple[str, ...], seed: int) -> tuple[str, ...]:
@@ -138,7 +145,7 @@ class Words:
         self.routine = routine
         phrases = routine.phrases
         partner = routine.coaching.partner
-        self.english = routine.language.lower().replace("_", "-").split("-")[0] == "en"
+        self.english = english(routine)
         check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
         # The first check-in asks the pressure on the 1-10 scale: the others take turns.
         self.check_ins = (check_ins[0], *_turn(check_ins[1:], seed))
