@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
 from script_rules import BUILTINS, SEEDS, SHARES, massage_steps
 from script_rules import built as timeline
 
+from coach.script.compiler import compile_routine
+from coach.script.routine import find_routine, load_routine
 from coach.script.safety import SAID_OTHERWISE, place_cautions
 from coach.script.techniques import STILL
 from coach.session import SessionSpec, build
+from coach.sound.cues import Cues
+from coach.sound.speech import Estimate
 from coach.timeline import SAMPLE_RATE as S
 
 
@@ -86,13 +91,6 @@ def test_self_massage_gets_down_to_the_floor_before_the_roller():
 
 
 def test_a_routine_in_another_language_gets_no_english_place_line_or_guide_title():
-    from dataclasses import replace
-
-    from coach.script.compiler import compile_routine
-    from coach.script.routine import find_routine, load_routine
-    from coach.sound.cues import Cues
-    from coach.sound.speech import Estimate
-
     german = replace(load_routine(find_routine("classic-back")), language="de")
     t = compile_routine(german, Estimate(), Cues())
     assert not [e for e in t.speech() if e.role == "place" or e.text.startswith("Now, ")]
