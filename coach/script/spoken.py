@@ -25,7 +25,7 @@ CHECK_INS = (
 POSTURE = (
     "Check your stance: feet apart, knees soft, back straight.",
     "Lean your body weight into the stroke. Don't push with your arms.",
-    "Relax your shoulders, and keep breathing slowly yourself.",
+    "Relax your shoulders, and keep your own breath easy.",
     "Keep your wrists straight and your hands soft.",
     "Move your feet as you work, rather than reaching.",
     "Soften your knees, and let your weight do the work.",

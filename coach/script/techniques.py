@@ -39,7 +39,7 @@ _TECHNIQUES = (
         name="oil",
         label="Applying oil",
         say="Warm a little oil in your palms. Spread it with long, light strokes.",
-        tempo="Slowly. No hurry.",
+        tempo="Take your time; no hurry.",
         pressure="Light, 2 out of 10.",
         cautions=("Keep one hand on the back while you reach for the oil.",),  # [school]
     ),
@@ -180,7 +180,7 @@ FLEXIBLE = frozenset({"effleurage", "petrissage", "thumb-press"})
 STILL = frozenset({"contact", "rest", "childs-pose", "knee-hug"})
 # The tempo in a few words, for when it is said again after a long absence.
 PACE = {
-    "effleurage": "Slow, long strokes.",
+    "effleurage": "Long, unhurried strokes.",
     "petrissage": "Steady and unhurried.",
     "friction": "Small circles, about one a second.",
     "thumb-press": "Press as they breathe out.",
