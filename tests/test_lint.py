@@ -91,9 +91,6 @@ CASES = {
     '"Move on to a new spot." in effleurage': (
         ('say = "Glide up beside the spine, never on it."', 'say = "Move on to a new spot."'),
     ),
-    "cautions = false, but step 1": (
-        ('check_in_first = "2m"', 'check_in_first = "2m"\ncautions = false'),
-    ),
 }  # fmt: skip
 # The line that causes each warning: where to look for it in the changed file.
 CAUSE = {
@@ -106,7 +103,6 @@ CAUSE = {
     "of tapotement": 'duration = "1m10s"',
     "no pressure check-in in the first 5:00": "check_in_first",
     "with no reminder": 'duration = "5m30s"',
-    "cautions = false, but step 1": "cautions = false",
     '"Lean into it." in palm presses': "Lean into it.",
     '"Move on to a new spot." in effleurage': "Move on to a new spot.",
 }

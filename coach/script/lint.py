@@ -12,7 +12,6 @@ Rules (the reasons are massage-school teaching; coach/safety.py names the source
 - tapotement longer than `TAPOTEMENT_MAX` in one step;
 - a partner routine with no pressure check-in in its first `CHECK_IN_BY`;
 - a step longer than `LONG_STEP` with no reminder;
-- `cautions = false` while steps work near the spine, the kidneys or the neck;
 - words that make no sense in their step: leaning in thumb, fingertip or percussion work, a
   new spot in whole-back strokes, a pressure question to still hands.
 """
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 
 from coach.script.model import Routine
 from coach.script.pacing import misplaced
-from coach.script.safety import firm, is_tapotement, place_cautions, pressure_of
+from coach.script.safety import firm, is_tapotement, pressure_of
 from coach.script.techniques import LIBRARY, Technique
 from coach.script.toml_lines import field_lines
 from coach.timeline import SAMPLE_RATE, clock
@@ -74,13 +73,6 @@ def lint(routine: Routine, text: str) -> list[SafetyWarning]:
             f"no pressure check-in in the first {clock(CHECK_IN_BY)}",
             "a partner often won't say it is too firm unless asked",
             'set check_in_first = "4m" or less under [coaching]',
-        ))  # fmt: skip
-    if not routine.coaching.cautions and (near := _near_danger(routine)):
-        found.append((
-            ("coaching", "cautions"),
-            f"cautions = false, but {near} works near the spine, the kidneys or the neck",
-            "each step there needs its caution, before or with its instruction",
-            "remove cautions = false from [coaching]",
         ))  # fmt: skip
     warnings = [
         SafetyWarning(routine.path, at(*where) if isinstance(where, tuple) else where, *rest)
@@ -185,12 +177,6 @@ def _words(routine: Routine) -> Iterator[tuple[tuple | int, str, str]]:
         yield ("steps", i, "area"), who, step.area
         for reminder in step.reminders:
             yield reminder.line, who, reminder.say
-
-
-def _near_danger(routine: Routine) -> str:
-    """The steps (as "step N", listed) whose place has a caution, or ""."""
-    steps = [f"step {s.index}" for s in routine.steps if place_cautions(routine, s)]
-    return ", ".join(steps[:3]) + (" and more" if len(steps) > 3 else "")
 
 
 def _checks_in_early(routine: Routine) -> bool:
