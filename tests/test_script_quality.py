@@ -89,11 +89,8 @@ def test_the_parts_of_a_step_opening_are_one_to_three_seconds_apart(twenty):
             gap = b.start - a.end
             if a.role == b.role == "caution":  # one caution's sentences, or two cautions
                 assert gap <= 3 * S
-            elif a.role == b.role or (a.role, b.role) in (
-                ("pressure", "tempo"),
-                ("title", "caution"),
-            ):
-                # sentences of one part, the tempo folded on the figure, the caution on the title
+            elif a.role in (b.role, "title") or (a.role, b.role) == ("pressure", "tempo"):
+                # sentences of one part, what follows a title, the tempo folded on the figure
                 assert S <= gap < 2 * S
             else:
                 assert 2 * S <= gap <= 3 * S, (a.text, b.text)

@@ -72,18 +72,21 @@ def group_span(group: Sequence[Item], lengths: Mapping[str, int], cues: CueLengt
     return sum(n + i.gap for n, i in zip(sizes[:-1], group, strict=False)) + sizes[-1]
 
 
-_FOLDED = {("pressure", "tempo"), ("title", "caution")}
+_FOLDED = {("pressure", "tempo")}
 
 
 def step_group(cue: str | None, parts: Sequence[Part]) -> list[Item]:
     """A step's opening as one group: the cue, then each part's sentences, 2 s between parts
-    (the tempo folds onto the pressure figure, and the caution onto the title, a sentence's
-    pause apart: the caution then starts within 10 s)."""
+    (the tempo folds onto the pressure figure, and what follows the title onto it, a
+    sentence's pause apart: "Now, the shoulders." leads straight in, and a caution after it
+    starts within 10 s)."""
     group = [Item("cue", "step", name=cue, gap=AFTER_CUE)] if cue else []
     for k, part in enumerate(parts):
         after = parts[k + 1].role if k + 1 < len(parts) else None
         for j, text in enumerate(part.sentences):
-            folded = j + 1 < len(part.sentences) or (part.role, after) in _FOLDED
+            folded = (
+                j + 1 < len(part.sentences) or part.role == "title" or (part.role, after) in _FOLDED
+            )
             group.append(
                 Item("speech", part.role, text, gap=SENTENCE_PAUSE if folded else PART_PAUSE)
             )
