@@ -15,7 +15,7 @@ from coach.live.status import next_line, step_line
 from coach.script.compiler import compile_routine
 from coach.script.framing import LEAD_IN, frame
 from coach.script.routine import find_routine, load_routine
-from coach.script.safety import KIDNEYS, cautions_for
+from coach.script.safety import KIDNEYS, step_cautions
 from coach.script.techniques import BALL_SPINE, LIBRARY
 from coach.session import SessionSpec, build
 from coach.sound.cues import Cues
@@ -166,15 +166,15 @@ def test_cautions_follow_the_place_not_only_the_first_use():
     self_massage = routine("self-massage")
     titles = [s.title for s in self_massage.steps]
     lower = titles.index("Ball beside the lower spine")
-    assert BALL_SPINE in cautions_for(self_massage, lower)
+    assert BALL_SPINE in step_cautions(self_massage)[lower]
     classic = routine("classic-back")
     titles = [s.title for s in classic.steps]
-    assert KIDNEYS in cautions_for(classic, titles.index("Effleurage with oil"))  # firmer
-    assert KIDNEYS not in cautions_for(classic, titles.index("Warm-up strokes, no oil"))  # light
-    assert KIDNEYS in cautions_for(classic, titles.index("Friction circles"))  # beside the spine
+    assert KIDNEYS in step_cautions(classic)[titles.index("Effleurage with oil")]  # firmer
+    assert KIDNEYS not in step_cautions(classic)[titles.index("Warm-up strokes, no oil")]  # light
+    assert KIDNEYS in step_cautions(classic)[titles.index("Friction circles")]  # beside the spine
     quick = routine("quick-relief")
     (thumbs,) = [i for i, s in enumerate(quick.steps) if s.technique == "thumb-press"]
-    assert KIDNEYS in cautions_for(quick, thumbs)  # thumb presses down the whole spine
+    assert KIDNEYS in step_cautions(quick)[thumbs]  # thumb presses down the whole spine
 
 
 def test_a_caution_comes_with_every_step_in_its_place_however_often_it_was_said():
@@ -182,9 +182,9 @@ def test_a_caution_comes_with_every_step_in_its_place_however_often_it_was_said(
     firmer = next(s for s in classic.steps if s.title == "Effleurage with oil")
     again = replace(firmer, index=2, title="More of the same")
     same = replace(classic, steps=(firmer, again, replace(again, index=3)))
-    assert all(KIDNEYS in cautions_for(same, i) for i in range(3))
+    assert all(KIDNEYS in step_cautions(same)[i] for i in range(3))
     upper = replace(again, area="upper back", say="Stroke lightly over the upper back.")
-    assert KIDNEYS not in cautions_for(replace(classic, steps=(firmer, upper)), 1)
+    assert KIDNEYS not in step_cautions(replace(classic, steps=(firmer, upper)))[1]
 
 
 def test_the_caution_is_spoken_where_it_matters(sessions):

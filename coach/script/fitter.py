@@ -14,8 +14,8 @@ from coach.timeline import Event, clock
 
 HEADS_UP_LEAD = 3 * S  # "Next: ..." ends this long before its step does
 SHORT_STEP = 30 * S  # on a shorter step the chime is heads-up enough
-REPEAT_AFTER = 8 * 60 * S  # a tempo or caution is said again only after this long
-MAX_SAYINGS = 2  # ...and a caution at most this often
+REPEAT_AFTER = 8 * 60 * S  # a tempo or technique's caution is said again only after this long
+MAX_SAYINGS = 2  # ...and a technique's own caution at most this often
 TICK_MARGIN = S  # rhythm ticks stop this long before a step's end
 
 

@@ -300,11 +300,6 @@ def place_cautions(routine: Routine, step: Step) -> tuple[str, ...]:
     return tuple(found)
 
 
-def cautions_for(routine: Routine, i: int) -> tuple[str, ...]:
-    """What step `i` (0-based) says to keep it safe (see `step_cautions`)."""
-    return step_cautions(routine)[i]
-
-
 def step_cautions(routine: Routine) -> list[tuple[str, ...]]:
     """What each step says to keep it safe: the cautions of its place, in every step that
     works there, however often they were said before (a caution belongs to where the hands
