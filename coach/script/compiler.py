@@ -79,6 +79,18 @@ def shortest_minutes(
     return minutes_needed([own_floor(s, lengths, cues) for s in routine.steps])
 
 
+def _wishes(routine: Routine, words: Words, lengths, cues) -> list[int]:
+    """What each step would like when scaled: where to work, its cautions, and on the last
+    step the closing words and gong are the coach's, not a floor, but kept while there is
+    time (the last words of a massage come near its end)."""
+    ending = PART_PAUSE + lengths[words.ending] + PAUSE + cues.length("gong")
+    last = len(routine.steps) - 1
+    return [
+        own_floor(s, lengths, cues, safety_parts(routine, words, i), ending * (i == last))
+        for i, s in enumerate(routine.steps)
+    ]
+
+
 def compile_routine(
     routine: Routine,
     speech: SpeechLengths,
@@ -110,16 +122,7 @@ def compile_routine(
     else:
         if sum(floors) > total:
             raise RoutineError(too_short(routine, floors, total))
-        # Where to work, the cautions and the closing words and gong are the coach's, not a
-        # floor: wished for, kept when there is time (the last words of a massage come near
-        # its end).
-        ending = PART_PAUSE + lengths[words.ending] + PAUSE + cues.length("gong")
-        last = len(routine.steps) - 1
-        wishes = [
-            own_floor(s, lengths, cues, safety_parts(routine, words, i), ending * (i == last))
-            for i, s in enumerate(routine.steps)
-        ]
-        steps = scale_steps(routine.steps, total, floors, wishes)
+        steps = scale_steps(routine.steps, total, floors, _wishes(routine, words, lengths, cues))
 
     starts = [0]
     for step in steps:

@@ -171,12 +171,41 @@ class Fitter(CoachLines):
         would add while the opening still ends by `room` (less `reserve` for parts below the
         closing words' priority).
         """
-        coaching, technique = self.coaching, self.routine.techniques[step.technique]
+        technique = self.routine.techniques[step.technique]
         start = self.spans[i].start
-        wanted = [Part("instruction", tuple(sentences(step.say)), 0)]
+        wanted = self.wanted(i, step, start)
+        order = ("title", "caution", "place", "instruction", "pressure", "tempo")
+        chosen: list[Part] = []
+        left_out = []
+        for part in sorted(wanted, key=lambda p: p.priority):
+            if not part.sentences:  # all of it said lately: nothing to say, nothing missed
+                self.remember(part, start, technique.name)
+                continue
+            trial = sorted([*chosen, part], key=lambda p: _rank(order, p))
+            limit = room - (reserve if part.priority > 3 else 0)
+            n = self.layout.span(step_group(step.cue, trial))
+            # Where to work and its cautions may move the author's reminders later; the rest
+            # waits for room before the first of them.
+            fits = start + n <= limit
+            if part.priority == 1:
+                fits = not overruns_after(step, step.duration, n, self.layout.lengths)
+            if part.priority == 0 or fits:
+                chosen = trial
+            elif part.role != "title":  # a title is only a courtesy: no note
+                left_out.append(part.what)
+                if part.role == "caution":
+                    self.waiting.setdefault(technique.name, []).append(part.source)
+        if any(p.role == "title" for p in chosen) and self.words.title_says_where(step):
+            chosen = [p for p in chosen if p.role != "place"]  # said once is enough
+        return chosen, list(dict.fromkeys(left_out))
 
+    def wanted(self, i: int, step: Step, start: int) -> list[Part]:
+        """Every part step `i` would open with, given room: its instruction, where to work and
+        its cautions, its technique's own cautions, pressure figure and tempo when due and
+        fresh (not echoing the step's own words), its title unless "Next: ..." said it."""
+        coaching, technique = self.coaching, self.routine.techniques[step.technique]
+        wanted = [Part("instruction", tuple(sentences(step.say)), 0)]
         wanted += safety_parts(self.routine, self.words, i)
-        # The step's own words and safety lines, which the coach's additions must not echo.
         own = [t for p in wanted for t in p.sentences] + [r.say for r in step.reminders]
 
         def fresh(texts) -> tuple[str, ...]:
@@ -202,31 +231,7 @@ class Fitter(CoachLines):
                 wanted.append(Part("tempo", said, 5, "the tempo"))
         if not self.announced:
             wanted.append(Part("title", (self.words.title(step),), 6, "the title"))
-
-        order = ("title", "caution", "place", "instruction", "pressure", "tempo")
-        chosen: list[Part] = []
-        left_out = []
-        for part in sorted(wanted, key=lambda p: p.priority):
-            if not part.sentences:  # all of it said lately: nothing to say, nothing missed
-                self.remember(part, start, technique.name)
-                continue
-            trial = sorted([*chosen, part], key=lambda p: _rank(order, p))
-            limit = room - (reserve if part.priority > 3 else 0)
-            n = self.layout.span(step_group(step.cue, trial))
-            # Where to work and its cautions may move the author's reminders later; the rest
-            # waits for room before the first of them.
-            fits = start + n <= limit
-            if part.priority == 1:
-                fits = not overruns_after(step, step.duration, n, self.layout.lengths)
-            if part.priority == 0 or fits:
-                chosen = trial
-            elif part.role != "title":  # a title is only a courtesy: no note
-                left_out.append(part.what)
-                if part.role == "caution":
-                    self.waiting.setdefault(technique.name, []).append(part.source)
-        if any(p.role == "title" for p in chosen) and self.words.title_says_where(step):
-            chosen = [p for p in chosen if p.role != "place"]  # said once is enough
-        return chosen, list(dict.fromkeys(left_out))
+        return wanted
 
     def may_repeat(self, sentence: str, at: int) -> bool:
         times = self.said.get(sentence, [])
