@@ -19,7 +19,7 @@ Placement rules:
   check-in; the closing words; the pressure figure; the tempo; then "Next:", titles, later
   check-ins, posture, halfway, countdown and progress lines;
 - an author's reminder that would collide is moved later, never dropped, and the move is noted;
-- the parts of a step's opening are 2 s apart (its sentences, and a caution after the title,
+- the parts of a step's opening are 2 s apart (its sentences, and what follows the title,
   1 s), and the coach's own lines keep 2.5 s clear of other speech, so nothing is said in one
   breath with something else;
 - a title is said once: by "Next: ..." before its step, or at the step's start when there was
