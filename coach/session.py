@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,9 @@ class SessionSpec:
     """What to play and how. `routine`: a built-in name, a file path, or the text of a
     routine file. `safety=False` skips the health questions (the stop rule is still said);
     `loudness` is the speech's LUFS (None: DEFAULT_LOUDNESS); `from_step` starts at the
-    routine's step K (1..n), past the spoken pre-roll."""
+    routine's step K (1..n), past the spoken pre-roll; `seed` picks among the coach's
+    alternative lines (None: today's date as YYYYMMDD, so preview, play and export agree for
+    the day)."""
 
     routine: str
     minutes: float | None = None
@@ -50,6 +53,7 @@ class SessionSpec:
     music: str | Path | None = None
     loudness: float | None = None
     from_step: int | None = None
+    seed: int | None = None
 
     @property
     def level(self) -> float:
@@ -122,10 +126,14 @@ def build(
         before_synthesis()
     try:
         # Every phrase in one batch: one progress report, and the engine's workers kept busy.
-        texts = [*compiler.phrases(routine, spec.minutes), *framing.phrases(routine, screening)]
+        seed = spec.seed if spec.seed is not None else int(date.today().strftime("%Y%m%d"))
+        texts = [
+            *compiler.phrases(routine, spec.minutes, seed),
+            *framing.phrases(routine, screening),
+        ]
         speech.lengths(texts)
         timeline = compile_routine(
-            routine, speech, cues, minutes=spec.minutes, editable=editable, **options
+            routine, speech, cues, minutes=spec.minutes, editable=editable, seed=seed, **options
         )
         timeline = framing.frame(timeline, routine, speech, screening=screening)
     except RoutineError as e:

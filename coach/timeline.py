@@ -91,6 +91,7 @@ class Timeline:
     # the aftercare. None: up to `duration`.
     massage_start: int = 0
     massage_end: int | None = None
+    seed: int = 0  # which of the coach's alternative lines were picked
 
     def __post_init__(self) -> None:
         if self.massage_end is None:
@@ -139,6 +140,7 @@ class Timeline:
             "language": self.language,
             "estimated": self.estimated,
             "engine": self.engine,
+            "seed": self.seed,
             "massage_start": sec(self.massage_start),
             "massage_end": sec(self.massage_end),
             "massage_start_sample": self.massage_start,

@@ -3,11 +3,12 @@ fitting and script-quality tests share."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import statistics
 from collections import Counter
 
-from coach.script.routine import Routine
+from coach.script.routine import Routine, find_routine, load_routine
 from coach.script.spoken import sentences
 from coach.script.techniques import STILL
 from coach.timeline import SAMPLE_RATE as S
@@ -100,3 +101,24 @@ def longest_silence(t: Timeline, still_too: bool = True) -> int:
             continue
         longest = max(longest, b - a)
     return longest
+
+
+BUILTINS = ("classic-back", "quick-relief", "self-massage")
+SHARES = (0.5, 1.0, 3.0)  # of a built-in's own length
+SEEDS = (0, 1, 2, 3)  # each phase of the coach's alternatives (most come in threes)
+
+
+@functools.cache
+def built(name: str, share: float, safety: bool, seed: int) -> tuple[Routine, Timeline]:
+    """(routine, framed timeline) as `coach preview NAME --minutes M [--no-safety]` makes it,
+    with speech lengths from words a minute (quick; order and place do not need a voice)."""
+    from coach.session import SessionSpec, build
+
+    routine = load_routine(find_routine(name))
+    minutes = routine.duration * share / 60 / S
+    spec = SessionSpec(name, minutes=minutes, safety=safety, seed=seed)
+    return routine, build(spec, estimate=True).timeline
+
+
+def massage_steps(t: Timeline) -> list:
+    return [s for s in t.steps if t.massage_start <= s.start < t.massage_end]

@@ -180,11 +180,12 @@ def test_the_massage_itself_starts_with_the_first_step_not_a_safety_notice(engin
     assert first.role == "title"
 
 
-def test_pressure_and_cautions_are_spoken_the_first_time_a_technique_is_used(engine):
+def test_pressure_comes_at_first_use_and_cautions_with_every_use(engine):
     routine = make_routine([120, 120, 120], techniques=["tapotement", "effleurage", "tapotement"])
     t = compile_routine(routine, engine, Cues())
     cautions = [e for e in t.speech() if e.role == "caution"]
-    assert cautions and {e.step for e in cautions} <= {1, 2}
+    (tapping,) = LIBRARY["tapotement"].cautions  # where percussion must not go, every time
+    assert {e.step for e in cautions if e.text == tapping} == {1, 3}
     pressure = [e for e in t.speech() if e.role == "pressure"]
     assert [e.step for e in pressure] == [1, 2]
     assert pressure[0].text == "Light, 2 to 3 out of 10."  # the figure, no "Pressure:" label

@@ -325,10 +325,19 @@ def test_a_routine_phrases_replace_the_coach_own():
 
 
 def test_a_caution_with_no_room_at_first_use_comes_at_the_next_use():
-    routine = short_routine((10, 120, 120), ["Tap lightly."] * 3, ("tapotement",))
+    routine = short_routine((10, 120, 120), ["Stretch gently."] * 3, ("stretch",))
     t = compile_routine(routine, speech("en-us", 120), cues())
     cautions = [e for e in t.speech() if e.role == "caution"]
     assert {e.step for e in cautions} == {2}
+    assert {e.text for e in cautions} == set(sentences(" ".join(LIBRARY["stretch"].cautions)))
+    assert any("step 1: no room for" in n and "a caution" in n for n in t.notes)
+
+
+def test_a_place_caution_comes_in_every_step_with_room_for_it():
+    routine = short_routine((10, 120, 120), ["Tap lightly."] * 3, ("tapotement",))
+    t = compile_routine(routine, speech("en-us", 120), cues())
+    cautions = [e for e in t.speech() if e.role == "caution"]
+    assert {e.step for e in cautions} == {2, 3}
     assert {e.text for e in cautions} == set(sentences(" ".join(LIBRARY["tapotement"].cautions)))
     assert any("step 1: no room for" in n and "a caution" in n for n in t.notes)
 

@@ -87,6 +87,14 @@ CASES = {
     ),
     "no pressure check-in in the first 5:00": (('check_in_first = "2m"', 'check_in_first = "6m"'),),
     "with no reminder": (('duration = "2m"', 'duration = "5m30s"'),),
+    '"Lean into it." in palm presses': (('say = "Keep it easy."', 'say = "Lean into it."'),),
+    '"Is the pressure all right?" in rest': (
+        ('technique = "palm"', 'technique = "rest"'),
+        ('say = "Keep it easy."', 'say = "Is the pressure all right?"'),
+    ),
+    '"Move on to a new spot." in effleurage': (
+        ('say = "Glide up beside the spine, never on it."', 'say = "Move on to a new spot."'),
+    ),
 }  # fmt: skip
 # The line that causes each warning: where to look for it in the changed file.
 CAUSE = {
@@ -99,6 +107,9 @@ CAUSE = {
     "of tapotement": 'duration = "1m10s"',
     "no pressure check-in in the first 5:00": "check_in_first",
     "with no reminder": 'duration = "5m30s"',
+    '"Lean into it." in palm presses': "Lean into it.",
+    '"Move on to a new spot." in effleurage': "Move on to a new spot.",
+    '"Is the pressure all right?" in rest': "Is the pressure all right?",
 }
 
 

@@ -15,7 +15,7 @@ from coach.live.status import next_line, step_line
 from coach.script.compiler import compile_routine
 from coach.script.framing import LEAD_IN, frame
 from coach.script.routine import find_routine, load_routine
-from coach.script.safety import KIDNEYS, cautions_for
+from coach.script.safety import KIDNEYS, step_cautions
 from coach.script.techniques import BALL_SPINE, LIBRARY
 from coach.session import SessionSpec, build
 from coach.sound.cues import Cues
@@ -29,6 +29,7 @@ PARTNER = ["classic-back", "quick-relief"]
 CONDITIONS = [
     "injury", "broken bone", "osteoporosis", "fever", "blood clot", "bleeding disorder",
     "blood thinners", "burns", "wounds", "skin infection", "pregnan", "cancer", "pain",
+    "surgery", "disc", "down a leg", "numb", "diabetes",
 ]  # fmt: skip
 
 
@@ -74,12 +75,13 @@ def test_partners_are_asked_with_time_to_answer_before_the_massage(sessions, nam
     for question in questions:
         assert question.text.endswith("?") and question.end < t.massage_start
         following = min(e.start for e in t.events if e.start > question.start)
-        assert following - question.end >= 3 * S  # room for an answer
+        assert following - question.end >= 6 * S  # room for an answer, not only a "no"
     before = words(e for e in t.events if e.end <= t.massage_start)
-    for condition in [*CONDITIONS, "allergy"]:
+    for condition in [*CONDITIONS, "allergy", "nut oils"]:
         assert condition in before, condition
     assert "ask your partner" in before and "more, less, and stop" in before
-    assert "not this face-down massage" in before and "no tapping" in before  # pregnancy
+    assert "don't do this face-down massage" in before and "no tapping" in before  # pregnancy
+    assert "pause the guide" in before  # for an answer that takes longer
 
 
 def test_self_massage_screens_yourself_and_offers_heat_or_cold(sessions):
@@ -164,25 +166,25 @@ def test_cautions_follow_the_place_not_only_the_first_use():
     self_massage = routine("self-massage")
     titles = [s.title for s in self_massage.steps]
     lower = titles.index("Ball beside the lower spine")
-    assert BALL_SPINE in cautions_for(self_massage, lower)
+    assert BALL_SPINE in step_cautions(self_massage)[lower]
     classic = routine("classic-back")
     titles = [s.title for s in classic.steps]
-    assert KIDNEYS in cautions_for(classic, titles.index("Effleurage with oil"))  # firmer
-    assert KIDNEYS not in cautions_for(classic, titles.index("Warm-up strokes, no oil"))  # light
-    assert KIDNEYS in cautions_for(classic, titles.index("Friction circles"))  # beside the spine
+    assert KIDNEYS in step_cautions(classic)[titles.index("Effleurage with oil")]  # firmer
+    assert KIDNEYS not in step_cautions(classic)[titles.index("Warm-up strokes, no oil")]  # light
+    assert KIDNEYS in step_cautions(classic)[titles.index("Friction circles")]  # beside the spine
     quick = routine("quick-relief")
     (thumbs,) = [i for i, s in enumerate(quick.steps) if s.technique == "thumb-press"]
-    assert KIDNEYS in cautions_for(quick, thumbs)  # thumb presses down the whole spine
+    assert KIDNEYS in step_cautions(quick)[thumbs]  # thumb presses down the whole spine
 
 
-def test_a_caution_is_not_repeated_in_the_next_step_unless_something_changes():
+def test_a_caution_comes_with_every_step_in_its_place_however_often_it_was_said():
     classic = routine("classic-back")
     firmer = next(s for s in classic.steps if s.title == "Effleurage with oil")
     again = replace(firmer, index=2, title="More of the same")
-    same = replace(classic, steps=(firmer, again))
-    assert KIDNEYS in cautions_for(same, 0) and KIDNEYS not in cautions_for(same, 1)
-    moved = replace(classic, steps=(firmer, replace(again, area="lower back and sides")))
-    assert KIDNEYS in cautions_for(moved, 1)
+    same = replace(classic, steps=(firmer, again, replace(again, index=3)))
+    assert all(KIDNEYS in step_cautions(same)[i] for i in range(3))
+    upper = replace(again, area="upper back", say="Stroke lightly over the upper back.")
+    assert KIDNEYS not in step_cautions(replace(classic, steps=(firmer, upper)))[1]
 
 
 def test_the_caution_is_spoken_where_it_matters(sessions):
@@ -252,3 +254,17 @@ def test_the_pre_roll_is_the_first_block_of_the_preview(sessions):
     ]
     assert blocks[2].lstrip().startswith("1. Contact")
     assert blocks[-1].lstrip().startswith("Afterwards")
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_the_guide_s_room_tapotement_hands_and_heat_for_soreness_are_said(name):
+    t = build(SessionSpec(name), estimate=True).timeline
+    before = words(e for e in t.speech() if e.end <= t.massage_start)
+    assert "dim the lights" in before and "music" in before  # [guide:Preparation]
+    after = words(e for e in t.speech() if e.start >= t.massage_end)
+    assert "warm towel" in after  # heat for soreness, for a partner and for yourself
+    tapping = {s.index for s in t.steps if s.technique == "tapotement"}
+    said = words(e for e in t.speech() if e.step in tapping)
+    for shape in ("edges of your hands", "fingertips"):
+        assert not tapping or shape in said, shape
+    assert "cupped hands" in LIBRARY["tapotement"].say and "fingertips" in LIBRARY["tapotement"].say

@@ -5,6 +5,7 @@ little talk while the hands work, and in a long session no long silence and vari
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 from script_rules import (
@@ -49,8 +50,10 @@ def test_no_builtin_says_a_sentence_more_than_twice_as_written(name):
 def test_no_title_right_after_its_own_next(twenty):
     assert title_echoes(twenty) == []
     # ...and every step is still named once: by "Next:" or at its start.
+    words = lambda text: set(re.findall(r"[a-z-]+", text.lower()))  # noqa: E731
     for step in twenty.steps:
-        named = [e for e in twenty.speech() if step.title in e.text]
+        said = [e for e in twenty.speech() if e.role in ("title", "next")]
+        named = [e for e in said if words(step.title) <= words(e.text)]
         assert len(named) == 1, step.title
 
 
@@ -74,7 +77,7 @@ def test_no_pressure_label_and_tempo_once_per_technique(twenty):
         assert all(b - a >= 8 * 60 * S for a, b in itertools.pairwise(times)), technique
 
 
-def test_the_parts_of_a_step_opening_are_two_to_three_seconds_apart(twenty):
+def test_the_parts_of_a_step_opening_are_one_to_three_seconds_apart(twenty):
     for step in twenty.steps:
         opening = []
         for e in twenty.speech():
@@ -86,8 +89,9 @@ def test_the_parts_of_a_step_opening_are_two_to_three_seconds_apart(twenty):
             gap = b.start - a.end
             if a.role == b.role == "caution":  # one caution's sentences, or two cautions
                 assert gap <= 3 * S
-            elif a.role == b.role or (a.role, b.role) == ("pressure", "tempo"):
-                assert gap < 2 * S  # sentences of one part, or the tempo folded on the figure
+            elif a.role in (b.role, "title") or (a.role, b.role) == ("pressure", "tempo"):
+                # sentences of one part, what follows a title, the tempo folded on the figure
+                assert S <= gap < 2 * S
             else:
                 assert 2 * S <= gap <= 3 * S, (a.text, b.text)
 

@@ -56,6 +56,12 @@ SHARED_OPTIONS = (
     click.option(
         "--ticks", is_flag=True, help="Add a soft rhythm tick at each technique's stroke tempo."
     ),
+    click.option(
+        "--seed",
+        type=click.IntRange(0),
+        help="Which of the coach's alternative wordings to use, as a whole number; the same "
+        "seed gives the same guide. Default: today's date (YYYYMMDD), shown in preview.",
+    ),
 )
 
 
@@ -112,6 +118,7 @@ def session_spec(routine: str, options: dict, **more) -> SessionSpec:
         rate=options["rate"],
         safety=not options["no_safety"],
         ticks=options["ticks"],
+        seed=options.get("seed"),
         **more,
     )
 

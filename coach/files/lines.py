@@ -15,7 +15,7 @@ def summary(t: Timeline) -> str:
     length = clock(t.duration, t.sample_rate)
     if t.massage_steps() != t.steps:  # framed: the massage's own length first
         length = f"{clock(t.massage_end - t.massage_start, t.sample_rate)} massage, {length} in all"
-    return f"{length}, {voice}"
+    return f"{length}, {voice}, seed {t.seed}"
 
 
 def _line(e: Event) -> str:

@@ -3,27 +3,23 @@ or was left out. The rules it follows are in compiler.py's docstring."""
 
 from __future__ import annotations
 
-import itertools
-
-from coach.script.layout import AFTER_CUE, PART_PAUSE, PAUSE, Item, Layout, Part, S, step_group
+from coach.script.coach_lines import COACH_CLEAR, FIRST_CHECK_IN_BY, CoachLines, every
+from coach.script.layout import PART_PAUSE, PAUSE, Item, Layout, Part, S, step_group
 from coach.script.model import Step
-from coach.script.safety import cautions_for
-from coach.script.spoken import ONE_MINUTE_LEFT, PROGRESS, Words, sentences
+from coach.script.pacing import LATER, OPENING, QUIET, near_duplicate
+from coach.script.scaling import overruns_after
+from coach.script.spoken import Words, sentences
 from coach.script.techniques import STILL
 from coach.timeline import Event, clock
 
-COACH_CLEAR = 5 * S // 2  # the coach's own lines keep this clear of other speech
 HEADS_UP_LEAD = 3 * S  # "Next: ..." ends this long before its step does
 SHORT_STEP = 30 * S  # on a shorter step the chime is heads-up enough
-FIRST_CHECK_IN_BY = 5 * 60 * S  # the first pressure check-in, within the first five minutes
-LATE = 90 * S  # a low-priority line this much past its time is left out instead
-REPEAT_AFTER = 8 * 60 * S  # a tempo or caution is said again only after this long
-MAX_SAYINGS = 2  # ...and a caution at most this often
-QUIET = 100 * S  # a progress line after this much silence (never much over two minutes)
+REPEAT_AFTER = 8 * 60 * S  # a tempo or technique's caution is said again only after this long
+MAX_SAYINGS = 2  # ...and a technique's own caution at most this often
 TICK_MARGIN = S  # rhythm ticks stop this long before a step's end
 
 
-class Fitter:
+class Fitter(CoachLines):
     """Places one routine's sounds by priority; collects notes on what moved or was left out."""
 
     def __init__(self, routine, steps, spans, words: Words, layout: Layout):
@@ -37,9 +33,7 @@ class Fitter:
         self.notes: list[str] = []
         self.opening_ends: list[int] = []
         self.announced = False  # the current step's title was said by "Next: ..."
-        check_ins = _every(
-            self.coaching.check_in_first, self.coaching.check_in_every, self.duration
-        )
+        check_ins = every(self.coaching.check_in_first, self.coaching.check_in_every, self.duration)
         # The first check-in outranks a step's pressure figure and tempo: room is kept for it.
         self.first_check_in = (
             check_ins[0] if check_ins and check_ins[0] <= FIRST_CHECK_IN_BY else None
@@ -70,24 +64,48 @@ class Fitter:
         reserve = layout.span(ending) + PART_PAUSE if last else 0
         check_in = [Item("speech", "check-in", self.words.check_ins[0])]
         due = self.first_check_in is not None and self.first_check_in < span.end
+        due = due and step.technique not in STILL  # still hands: the next working step asks
         if due:
             reserve += layout.span(check_in) + 2 * COACH_CLEAR
 
         parts, left_out = self.opening(i, step, room, reserve)
-        end = layout.put(step_group(step.cue, parts), span.start)
+        end, dropped = self.open(step, span, parts, room - reserve)
         self.opening_ends.append(end)
+        left_out += [p.what for p in dropped]
         for p in parts:
-            self.remember(p, span.start, step.technique)
+            if p not in dropped:
+                self.remember(p, span.start, step.technique)
         end = self.reminders(step, span, wants, end)
         if last:
             self.ending(ending, end, left_out)
         if due:  # in this step (the next one is not laid out yet), else with the coach's lines
-            self.step_check_in(check_in, span)
+            self.step_check_in(i, span)
         self.announced = False
         if not last and self.coaching.heads_up and step.duration >= SHORT_STEP:
             self.heads_up(i, end, left_out)
         if left_out:
             self.notes.append(f"step {step.index}: no room for {_listed(left_out)}")
+
+    def open(self, step: Step, span, parts: list[Part], end_by: int) -> tuple[int, list[Part]]:
+        """Lay out the opening `parts` from the step's first sample; returns where the part
+        that opens it ends, and the parts left out. When they would talk for more than
+        OPENING, the pressure figure and the tempo come after LATER of quiet hands (at least
+        QUIET), by `end_by`, or not at all: stacked on, they are a form read out."""
+        layout = self.layout
+        head = [p for p in parts if p.role not in ("pressure", "tempo")]
+        tail = [p for p in parts if p.role in ("pressure", "tempo")]
+        talk = sum(self.layout.lengths[t] for p in parts for t in p.sentences)
+        if talk <= OPENING or not tail:
+            return layout.put(step_group(step.cue, parts), span.start), []
+        end = layout.put(step_group(step.cue, head), span.start)
+        later = step_group(None, tail)
+        at = layout.earliest(later, end + LATER, end_by, pad=PART_PAUSE)
+        if at is None:
+            at = layout.earliest(later, end + QUIET, end_by, pad=PART_PAUSE)
+        if at is None:
+            return end, tail
+        layout.put(later, at)
+        return end, []
 
     def reminders(self, step: Step, span, wants: list[int], end: int) -> int:
         """The author's reminders at their times, or moved later (noted); returns where the
@@ -118,17 +136,22 @@ class Fitter:
         else:
             layout.put(ending, at)
 
-    def step_check_in(self, check_in: list[Item], span) -> None:
-        """The first pressure check-in, at its time or the nearest room before it."""
+    def step_check_in(self, i: int, span) -> None:
+        """The first pressure check-in, at its time or the nearest room before it, in words
+        that fit step `i` (the first in turn, else the shortest that asks about pressure)."""
         layout = self.layout
-        want, end_by = self.first_check_in, span.end - COACH_CLEAR
-        at = layout.earliest(check_in, want, end_by, pad=COACH_CLEAR)
-        if at is None:
-            before = min(end_by, want + layout.span(check_in))
-            at = layout.latest(check_in, before, span.start, pad=COACH_CLEAR)
-        if at is not None:
-            layout.put(check_in, at)
-            self.first_check_in = None
+        fitting = self.fitting("check-in", self.words.check_ins, 0, i, self.first_check_in)
+        for text in fitting[:1] + self.shortest(fitting[1:]):
+            check_in = [Item("speech", "check-in", text)]
+            want, end_by = max(self.first_check_in, span.start), span.end - COACH_CLEAR
+            at = layout.earliest(check_in, want, end_by, pad=COACH_CLEAR)
+            if at is None:
+                before = min(end_by, want + layout.span(check_in))
+                at = layout.latest(check_in, before, span.start, pad=COACH_CLEAR)
+            if at is not None:
+                layout.put(check_in, at)
+                self.first_check_in = None
+                return
 
     def heads_up(self, i: int, end: int, left_out: list[str]) -> None:
         """The heads-up ("Next: ...") for step i + 1, ending HEADS_UP_LEAD before step i does."""
@@ -148,17 +171,54 @@ class Fitter:
         would add while the opening still ends by `room` (less `reserve` for parts below the
         closing words' priority).
         """
-        coaching, technique = self.coaching, self.routine.techniques[step.technique]
+        technique = self.routine.techniques[step.technique]
         start = self.spans[i].start
+        wanted = self.wanted(i, step, start)
+        order = ("title", "caution", "place", "instruction", "pressure", "tempo")
+        chosen: list[Part] = []
+        left_out = []
+        for part in sorted(wanted, key=lambda p: p.priority):
+            if not part.sentences:  # all of it said lately: nothing to say, nothing missed
+                self.remember(part, start, technique.name)
+                continue
+            trial = sorted([*chosen, part], key=lambda p: _rank(order, p))
+            limit = room - (reserve if part.priority > 3 else 0)
+            n = self.layout.span(step_group(step.cue, trial))
+            # Where to work and its cautions may move the author's reminders later; the rest
+            # waits for room before the first of them.
+            fits = start + n <= limit
+            if part.priority == 1:
+                fits = not overruns_after(step, step.duration, n, self.layout.lengths)
+            if part.priority == 0 or fits:
+                chosen = trial
+            elif part.role != "title":  # a title is only a courtesy: no note
+                left_out.append(part.what)
+                if part.role == "caution":
+                    self.waiting.setdefault(technique.name, []).append(part.source)
+        if any(p.role == "title" for p in chosen) and self.words.title_says_where(step):
+            chosen = [p for p in chosen if p.role != "place"]  # said once is enough
+        return chosen, list(dict.fromkeys(left_out))
+
+    def wanted(self, i: int, step: Step, start: int) -> list[Part]:
+        """Every part step `i` would open with, given room: its instruction, where to work and
+        its cautions, its technique's own cautions, pressure figure and tempo when due and
+        fresh (not echoing the step's own words), its title unless "Next: ..." said it."""
+        coaching, technique = self.coaching, self.routine.techniques[step.technique]
         wanted = [Part("instruction", tuple(sentences(step.say)), 0)]
+        wanted += safety_parts(self.routine, self.words, i)
+        own = [t for p in wanted for t in p.sentences] + [r.say for r in step.reminders]
 
         def fresh(texts) -> tuple[str, ...]:
-            return tuple(t for t in texts if self.may_repeat(t, start))
+            return tuple(
+                t
+                for t in texts
+                if self.may_repeat(t, start) and not any(near_duplicate(t, o) for o in own)
+            )
 
         if coaching.cautions:
-            # A caution with no room at a technique's first use waits for its next use.
+            # A technique's own caution with no room at its first use waits for its next use.
             waiting = self.waiting.pop(technique.name, ())
-            for c in dict.fromkeys([*waiting, *cautions_for(self.routine, i)]):
+            for c in dict.fromkeys([*waiting, *self.words.own_cautions[i]]):
                 if said := fresh(sentences(c)):
                     wanted.append(Part("caution", said, 2, "a caution", source=c))
             if technique.name not in self.pressure_said:
@@ -170,24 +230,8 @@ class Fitter:
                 said = fresh(self.words.tempo(technique, again=last is not None))
                 wanted.append(Part("tempo", said, 5, "the tempo"))
         if not self.announced:
-            wanted.append(Part("title", (f"{step.title}.",), 6, "the title"))
-
-        order = ("title", "instruction", "pressure", "tempo", "caution")
-        chosen: list[Part] = []
-        left_out = []
-        for part in sorted(wanted, key=lambda p: p.priority):
-            if not part.sentences:  # all of it said lately: nothing to say, nothing missed
-                self.remember(part, start, technique.name)
-                continue
-            trial = sorted([*chosen, part], key=lambda p: order.index(p.role))
-            limit = room - (reserve if part.priority > 3 else 0)
-            if part.priority == 0 or start + self.layout.span(step_group(step.cue, trial)) <= limit:
-                chosen = trial
-            elif part.role != "title":  # a title is only a courtesy: no note
-                left_out.append(part.what)
-                if part.role == "caution":
-                    self.waiting.setdefault(technique.name, []).append(part.source)
-        return chosen, list(dict.fromkeys(left_out))
+            wanted.append(Part("title", (self.words.title(step),), 6, "the title"))
+        return wanted
 
     def may_repeat(self, sentence: str, at: int) -> bool:
         times = self.said.get(sentence, [])
@@ -201,83 +245,6 @@ class Fitter:
             self.tempo_at[name] = at
         elif part.role == "pressure":
             self.pressure_said.add(name)
-
-    # -- the coach's own lines: check-ins, halfway, posture, countdown, progress -------------
-
-    def coach_lines(self) -> None:
-        coaching, duration = self.coaching, self.duration
-        check_ins = _every(coaching.check_in_first, coaching.check_in_every, duration)
-        for k, t in enumerate(check_ins):
-            first = k == 0 and t <= FIRST_CHECK_IN_BY
-            if first and self.first_check_in is None:
-                continue  # placed with its step
-            text = self.words.check_ins[k % len(self.words.check_ins)]
-            self.place([Item("speech", "check-in", text)], t, "pressure check-in", first, first)
-        if coaching.halfway and duration >= 4 * 60 * S:
-            halfway = [
-                Item("cue", "halfway", name="bell", gap=AFTER_CUE),
-                Item("speech", "halfway", self.words.halfway),
-            ]
-            self.place(halfway, duration // 2, "halfway cue", early=True)
-        if coaching.posture_every:
-            times = _every(coaching.posture_every, coaching.posture_every, duration)
-            for k, t in enumerate(times):
-                text = self.words.posture[k % len(self.words.posture)]
-                self.place([Item("speech", "posture", text)], t, "posture reminder")
-        if coaching.countdown and duration >= 8 * 60 * S:  # short sessions need no countdown
-            for left in (2, 1):
-                t = duration - left * 60 * S
-                if t > duration // 2:
-                    tone = [Item("cue", "countdown", name="countdown")]
-                    self.place(tone, t, "countdown tone", early=True, late=20 * S)
-        self.progress()
-
-    def place(self, group, want: int, what: str, early=False, must=False, late=LATE) -> None:
-        """In the first gap from `want` on (`early`: or the nearest before, if closer).
-
-        A line that would land more than `late` after its time is left out, unless it `must`
-        be said: then it takes the first gap there is. Speech keeps COACH_CLEAR from other
-        speech; a tone only needs a pause.
-        """
-        layout = self.layout
-        pad = COACH_CLEAR if any(i.kind == "speech" for i in group) else PAUSE
-        hi = self.duration if must else min(self.duration, want + late + layout.span(group))
-        at = layout.earliest(group, want, hi, pad=pad)
-        if early:
-            lo = max(0, want - late)
-            before = layout.latest(group, want + layout.span(group), lo, pad=pad)
-            if before is not None and (at is None or want - before < at - want):
-                at = before
-        if at is None:
-            self.notes.append(f"{what} at {clock(want)} left out: no quiet moment near it")
-            return
-        if abs(at - want) > 30 * S:
-            self.notes.append(f"{what} at {clock(want)} moved to {clock(at)}")
-        layout.put(group, at)
-
-    def progress(self) -> None:
-        """Break each long silence in a working step with a short line tied to progress."""
-        layout, spans = self.layout, self.spans
-        speech = sorted((e.start, e.end) for e in layout.events if e.kind == "speech")
-        k = 0
-        for (_, quiet_from), (quiet_to, _) in itertools.pairwise(speech):
-            t = quiet_from + QUIET
-            while t < quiet_to - COACH_CLEAR:
-                span = spans[layout.step_of(t) - 1]
-                if span.technique in STILL:
-                    t = span.end + QUIET
-                    continue
-                left = span.end - t
-                text = ONE_MINUTE_LEFT if 45 * S <= left <= 80 * S else PROGRESS[k % len(PROGRESS)]
-                said = [Item("speech", "progress", text)]
-                hi = min(span.end - PAUSE, quiet_to)
-                at = layout.earliest(said, t, hi, pad=COACH_CLEAR)
-                if at is None:
-                    t = span.end + QUIET
-                    continue
-                if text != ONE_MINUTE_LEFT:
-                    k += 1
-                t = layout.put(said, at) + QUIET
 
     # -- the stroke rhythm: soft ticks at the technique's tempo, under everything else --------
 
@@ -295,18 +262,24 @@ class Fitter:
                 t += period
 
 
+def safety_parts(routine, words: Words, i: int) -> list[Part]:
+    """What step `i` says before its instruction to keep the hands safe, every time: where
+    they work (when the instruction does not say it) and the cautions of that place."""
+    line = words.places[i]
+    parts = [Part("place", (line,), 1, "where to work")] if line else []
+    said = [s for c in words.cautions[i] for s in sentences(c)] if routine.coaching.cautions else []
+    if said:  # one part: its sentences a short pause apart, so each comes within 10 s
+        parts.append(Part("caution", tuple(said), 1, "a caution", source=" ".join(said)))
+    return parts
+
+
+def _rank(order: tuple[str, ...], part: Part) -> float:
+    """Where `part` goes in an opening: a technique's own caution (priority 2, not of the
+    place) right after the instruction, so the place's come first and the hands start soon."""
+    if part.role == "caution" and part.priority > 1:
+        return order.index("instruction") + 0.5
+    return order.index(part.role)
+
+
 def _listed(things: list[str]) -> str:
     return things[0] if len(things) == 1 else ", ".join(things[:-1]) + " or " + things[-1]
-
-
-def _every(first: int | None, every: int | None, duration: int) -> list[int]:
-    """Times for a repeated reminder, none in the last minute."""
-    if first is None:
-        return []
-    times, t = [], first
-    while t < duration - 60 * S:
-        times.append(t)
-        if not every:
-            break
-        t += every
-    return times

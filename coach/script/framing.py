@@ -10,7 +10,8 @@ step), the framed `Timeline` out. The framed timeline is what preview, play and 
 - The massage keeps its own clock: its steps and events move by `massage_start`, unchanged
   otherwise, so a chosen length in minutes is still the massage's, and the halfway bell is the
   massage's halfway.
-- A question in the pre-roll is followed by `ANSWER` of silence, for the partner's answer.
+- A question in the pre-roll is followed by `ANSWER` of silence, for the partner's answer (or,
+  for yourself, each item of the checklist, to think); the pre-roll says to pause for longer.
 - The aftercare follows the closing gong after a short rest.
 """
 
@@ -26,7 +27,7 @@ from coach.timeline import SAMPLE_RATE, Event, StepSpan, Timeline
 S = SAMPLE_RATE
 LEAD_IN = S // 2  # silence before the first sound (players swallow the first 100-300 ms)
 PAUSE = S  # between two lines, as between separate things in the massage
-ANSWER = 4 * S  # after a question: a "no", or a word or two, and a breath
+ANSWER = 6 * S  # after a question: 4 s held only a "no"; 6 s holds a short answer and a breath
 BEFORE_MASSAGE = 2 * S  # from "the massage begins with a chime" to that chime
 AFTER_GONG = 3 * S  # a rest after the closing gong (the gong's clip holds its whole tail)
 TAIL = S  # silence after the last word, so a player's fade-out takes nothing

@@ -12,7 +12,7 @@ from coach.timeline import SAMPLE_RATE, Event, StepSpan
 
 S = SAMPLE_RATE
 PAUSE = S  # the least silence between two separate sounds
-SENTENCE_PAUSE = S // 2  # between sentences of one part
+SENTENCE_PAUSE = S  # between sentences of one part: 0.5 s ran them together
 PART_PAUSE = 2 * S  # between the parts of a step's opening (narration wants 2-3 s)
 AFTER_CUE = S // 2  # a chime, then the words
 
@@ -72,14 +72,21 @@ def group_span(group: Sequence[Item], lengths: Mapping[str, int], cues: CueLengt
     return sum(n + i.gap for n, i in zip(sizes[:-1], group, strict=False)) + sizes[-1]
 
 
+_FOLDED = {("pressure", "tempo")}
+
+
 def step_group(cue: str | None, parts: Sequence[Part]) -> list[Item]:
     """A step's opening as one group: the cue, then each part's sentences, 2 s between parts
-    (the tempo folds onto the pressure figure, a short pause apart)."""
+    (the tempo folds onto the pressure figure, and what follows the title onto it, a
+    sentence's pause apart: "Now, the shoulders." leads straight in, and a caution after it
+    starts within 10 s)."""
     group = [Item("cue", "step", name=cue, gap=AFTER_CUE)] if cue else []
     for k, part in enumerate(parts):
         after = parts[k + 1].role if k + 1 < len(parts) else None
         for j, text in enumerate(part.sentences):
-            folded = j + 1 < len(part.sentences) or (part.role, after) == ("pressure", "tempo")
+            folded = (
+                j + 1 < len(part.sentences) or part.role == "title" or (part.role, after) in _FOLDED
+            )
             group.append(
                 Item("speech", part.role, text, gap=SENTENCE_PAUSE if folded else PART_PAUSE)
             )
@@ -98,6 +105,7 @@ class Layout:
         self.ends: list[int] = []
         self.events: list[Event] = []
         self.step_starts = [s.start for s in spans]
+        self.said: dict[int, list[str]] = {}  # step (1-based) -> what is said in it so far
 
     def span(self, group: Sequence[Item]) -> int:
         return group_span(group, self.lengths, self.cues)
@@ -117,11 +125,12 @@ class Layout:
         t = start
         for item in group:
             n = self.lengths[item.text] if item.kind == "speech" else self.cues.length(item.name)
+            step = self.step_of(t)
             self.events.append(
-                Event(
-                    item.kind, t, t + n, self.step_of(t), item.role, text=item.text, name=item.name
-                )
+                Event(item.kind, t, t + n, step, item.role, text=item.text, name=item.name)
             )
+            if item.text:
+                self.said.setdefault(step, []).append(item.text)
             k = bisect.bisect_left(self.starts, t)
             self.starts.insert(k, t)
             self.ends.insert(k, t + n)

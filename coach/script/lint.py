@@ -11,7 +11,9 @@ Rules (the reasons are massage-school teaching; coach/safety.py names the source
 - vibration longer than `VIBRATION_MAX` in one step;
 - tapotement longer than `TAPOTEMENT_MAX` in one step;
 - a partner routine with no pressure check-in in its first `CHECK_IN_BY`;
-- a step longer than `LONG_STEP` with no reminder.
+- a step longer than `LONG_STEP` with no reminder;
+- words that make no sense in their step: leaning in thumb, fingertip or percussion work, a
+  new spot in whole-back strokes, a pressure question to still hands.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from coach.script.model import Routine
+from coach.script.pacing import misplaced
 from coach.script.safety import firm, is_tapotement, pressure_of
 from coach.script.techniques import LIBRARY, Technique
 from coach.script.toml_lines import field_lines
@@ -63,7 +66,7 @@ Finding = tuple[tuple | int, str, str, str]
 def lint(routine: Routine, text: str) -> list[SafetyWarning]:
     """Every safety warning for `routine`, loaded from the file whose text is `text`."""
     at = field_lines(text)
-    found = [*_step_findings(routine), *_word_findings(routine)]
+    found = [*_step_findings(routine), *_word_findings(routine), *_misplaced(routine)]
     if routine.coaching.partner and not _checks_in_early(routine):
         found.append((
             ("coaching", "check_in_first"),
@@ -133,6 +136,22 @@ def _word_findings(routine: Routine) -> Iterator[Finding]:
                 f"above {PRESSURE_MAX} the body braces and soreness follows",
                 f"ask for {PRESSURE_MAX} out of 10 at most",
             )  # fmt: skip
+
+
+def _misplaced(routine: Routine) -> Iterator[Finding]:
+    """The step's own words that make no sense in its work."""
+    for i, step in enumerate(routine.steps):
+        technique = routine.techniques[step.technique]
+        said = [(("steps", i, "say"), step.say)] if step.say != technique.say else []
+        said += [(r.line, r.say) for r in step.reminders]
+        for where, text in said:
+            if why := misplaced(text, step):
+                yield (
+                    where,
+                    f'step {step.index} ({step.title}): "{text}" in {technique.label.lower()}',
+                    why,
+                    "say it in a step where it fits, or leave it out",
+                )  # fmt: skip
 
 
 def _own(routine: Routine) -> Iterator[Technique]:

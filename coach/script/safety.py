@@ -44,18 +44,22 @@ class Line:
 
 
 def welcome(routine: Routine) -> Line:
-    return Line("welcome", f"Welcome to {routine.title}. First, a few minutes to get ready.")
+    # "Welcome to Classic back massage." read as a label: the title stands on its own instead.
+    return Line("welcome", f"Welcome. Today: {routine.title}. First, a few minutes to get ready.")
 
 
 def preparation(routine: Routine) -> tuple[Line, ...]:
     """What you need and how to lie, from the techniques the routine uses."""
     used = {s.technique for s in routine.steps}
+    # [guide:Preparation] "dim the lights, calming music"
+    room = Line("room", "Dim the lights, and put on some calm music if you like.")
     if routine.coaching.partner:
         things = "a quiet, warm room, a firm, padded surface, and two towels"  # [guide:Preparation]
         if "oil" in used:
             things += ", with the oil within reach"  # [guide:Preparation]
         return (
             Line("prepare", f"You need {things}."),
+            room,
             # [guide:Preparation] face down, covered; a rolled towel under the ankles
             Line(
                 "position",
@@ -72,26 +76,39 @@ def preparation(routine: Routine) -> tuple[Line, ...]:
     if used & _FLOOR:
         things.append("a mat, and a cushion for your knees")  # [school] cushion for floor work
     if not things:
-        return ()
-    return (Line("prepare", f"You need {', '.join(things)}."),)
+        return (room,)
+    return (Line("prepare", f"You need {', '.join(things)}."), room)
 
 
 _FLOOR = {"foam-roller", "cat-cow", "childs-pose", "knee-hug"}
+# The pre-roll leaves a few seconds for each answer; more needs the listener's own pause.
+LONGER = "If an answer takes longer, pause the guide."
+OILS = "Any allergy to oils or lotions, nut oils like almond included?"  # [ABMP] allergies
 
 
 def screening_lines(routine: Routine) -> tuple[Line, ...]:
-    """Questions before any touch, with time to answer (for yourself: a checklist)."""
+    """Questions before any touch, with time to answer (for yourself: a checklist, each item
+    with time to think). An allergy asks for another oil, not for no massage."""
     if routine.coaching.partner:
         return (
             Line("screening", "Now ask your partner, and wait for each answer."),  # [ABMP]
-            # [Mayo] fractures, severe osteoporosis; [ABMP] recent injury
-            Line("question", "Any recent injury, broken bone, or osteoporosis?", answer=True),
+            Line("screening", LONGER),
+            # [Mayo] fractures, severe osteoporosis; [ABMP] recent injury or surgery
+            Line(
+                "question",
+                "Any recent injury or surgery, broken bone, or osteoporosis?",
+                answer=True,
+            ),
+            # [school] disc problems and sciatica: nerve signs, for a doctor first
+            Line("question", "Any slipped disc, or pain running down a leg?", answer=True),
             # [Mayo] blood clots, bleeding disorders, blood thinners; [ABMP] fever
             Line(
                 "question",
                 "Any fever, blood clot, or bleeding disorder? Do you take blood thinners?",
                 answer=True,
             ),
+            # [ABMP] reduced sensation (diabetes, nerve damage): pain cannot warn in time
+            Line("question", "Any numb areas, for example from diabetes?", answer=True),
             # [Mayo] burns or healing wounds; [ABMP] skin infections
             Line("question", "Any burns, wounds, or skin infection on your back?", answer=True),
             # [Mayo] talk to a doctor first: pregnancy, cancer, unexplained pain
@@ -100,36 +117,49 @@ def screening_lines(routine: Routine) -> tuple[Line, ...]:
                 "Are you pregnant? Any cancer, or pain without a known cause?",
                 answer=True,
             ),
-            Line("question", "Any allergy to oils or lotions?", answer=True),  # [ABMP]
-            Line("screening", "If any answer is yes, don't massage today: ask a doctor first."),
+            Line("screening", "If any answer is yes, don't massage today. Ask a doctor first."),
             # [school] pregnancy: no face-down work, side-lying instead, no hacking; [Mayo]
             Line(
                 "screening",
-                "In pregnancy, not this face-down massage: only lying on the side, "
-                "with a doctor's agreement, and no tapping.",
+                "For a pregnant partner, don't do this face-down massage. Lying on the side "
+                "is safer, with a doctor's agreement, and no tapping.",
             ),
+            Line("question", OILS, answer=True),
+            Line("screening", "If so, use another oil, or none at all."),  # [ABMP]
         )
     return (
         Line(
             "screening",
-            "Check yourself first. Skip this today, and ask a doctor, with any of these.",
+            "First, check yourself. If any of these is true, skip the massage today, "
+            "and ask a doctor.",
         ),
-        Line("screening", "A recent injury, a broken bone, or osteoporosis."),  # [Mayo] [ABMP]
+        Line("screening", LONGER),
+        # [Mayo] [ABMP]
+        Line("check", "A recent injury or surgery, a broken bone, or osteoporosis.", answer=True),
+        Line("check", "A slipped disc, or pain running down a leg.", answer=True),  # [school]
         # [Mayo] blood clots, bleeding disorders, blood thinners; [ABMP] fever
-        Line("screening", "A fever, a blood clot, a bleeding disorder, or blood thinners."),
-        Line("screening", "Burns, wounds, or a skin infection on your back."),  # [Mayo] [ABMP]
-        Line("screening", "Pregnancy, cancer, or pain without a known cause."),  # [Mayo]
+        Line(
+            "check", "A fever, a blood clot, a bleeding disorder, or blood thinners.", answer=True
+        ),
+        Line("check", "Numb areas, for example from diabetes.", answer=True),  # [ABMP]
+        Line("check", "Burns, wounds, or a skin infection on your back.", answer=True),
+        Line("check", "Pregnancy, cancer, or pain without a known cause.", answer=True),  # [Mayo]
     )
 
 
 def feedback(routine: Routine) -> tuple[Line, ...]:
+    """How to say what is too much: the words, and the 1-10 scale taught to whoever feels it
+    (the check-ins and cautions use it)."""
+    # [ABMP] a 1-10 pressure scale, agreed before touching
+    scale = "One is barely a touch, and ten is painful. Stay at six or below."
     if not routine.coaching.partner:
-        return ()
+        return (Line("scale", f"Pressure goes from one to ten. {scale}"),)
     # [ABMP] agree on feedback before touching; [guide:Safety] "ignoring feedback" is a mistake
     return (
         Line(
             "feedback", "Agree on three words: more, less, and stop. A raised hand means stop too."
         ),
+        Line("scale", f"And to the one lying down: pressure goes from one to ten. {scale}"),
     )
 
 
@@ -158,6 +188,8 @@ def aftercare(routine: Routine) -> tuple[Line, ...]:
                 "sit up slowly before standing.",
             ),
             Line("aftercare", "Offer a glass of water, and keep them warm."),  # [school]
+            # [guide:Aftercare] heat for soreness: a warm towel or a warm bath
+            Line("heat-cold", "If they feel sore later, a warm towel or a warm bath helps."),
         )
     else:
         lines = (
@@ -188,9 +220,26 @@ def aftercare(routine: Routine) -> tuple[Line, ...]:
 # [school] the kidneys sit below the ribs, poorly protected: only light work there.
 KIDNEYS = "Go light on the lower back, over the kidneys below the ribs."
 SELF_LOWER_BACK = "Gently on the lower back."  # [guide:Self-massage] "gently"
+# [school] the neck: its front and sides carry arteries and nerves; no pressing there.
+NECK = "Near the neck, only gentle strokes, never pressing."
+# Other words for the same caution, said in turn: a caution comes with every step near its
+# place, and one sentence said five times in twenty minutes reads as a recording.
+SAID_OTHERWISE = {
+    SPINE: (
+        SPINE,
+        "Stay beside the spine, off the bone itself.",
+        "Keep your hands off the spine.",
+        "Never press on the spine itself.",
+    ),
+    KIDNEYS: (
+        KIDNEYS,
+        "Light over the lower back: the kidneys sit just below the ribs.",
+        "Below the ribs, over the kidneys, keep it light.",
+    ),
+    BALL_SPINE: (BALL_SPINE, "The ball stays off the bone of the spine."),
+}
 
 LIGHT = 3  # out of 10: at or below this, a technique is light anywhere on the back
-
 _OUT_OF_TEN = re.compile(
     r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+out\s+of\s+(?:10|ten)\b", re.I
 )
@@ -232,35 +281,62 @@ def firm(step: Step, technique: Technique) -> bool:
     return pressure is not None and pressure > LIGHT and not softened
 
 
-def _place(routine: Routine, step: Step) -> tuple[str, ...]:
-    """The cautions that matter where `step` works, with what it works with."""
+def place_cautions(routine: Routine, step: Step) -> tuple[str, ...]:
+    """The cautions that matter where `step` works, with what it works with: percussion's own
+    caution every time (it names the spine, the kidneys and the neck), the spine's beside it
+    (named in the area, or a technique that works beside it by nature), the kidneys' below the
+    ribs, the neck's."""
     technique = routine.techniques[step.technique]
-    found = []
+    area = step.area.lower()
+    found = [c for c in technique.cautions if is_tapotement(technique)]
     if technique.name == "tennis-ball":
         found.append(BALL_SPINE)
-    elif "spine" in step.area.lower() and firm(step, technique):
+    elif SPINE in technique.cautions or ("spine" in area and firm(step, technique)):
         found.append(SPINE)
     if near_lower_back(step.area) and firm(step, technique):
         found.append(KIDNEYS if routine.coaching.partner else SELF_LOWER_BACK)
+    if "neck" in area and not is_tapotement(technique):
+        found.append(NECK)
     return tuple(found)
 
 
-def cautions_for(routine: Routine, i: int) -> tuple[str, ...]:
-    """What step `i` (0-based) says to keep it safe: the technique's own cautions where it is
-    first used, then the cautions of its place. A caution the step before needed too is not
-    repeated unless the technique or the area changed."""
-    step = routine.steps[i]
-    technique = routine.techniques[step.technique]
-    said: list[str] = []
-    if all(s.technique != step.technique for s in routine.steps[:i]):
-        said += technique.cautions
-    before = routine.steps[i - 1] if i else None
-    same = before is not None and (before.technique, before.area) == (step.technique, step.area)
-    for caution in _place(routine, step):
-        if caution in said or (same and caution in _place(routine, before)):
-            continue
-        said.append(caution)
-    return tuple(said)
+def step_cautions(routine: Routine) -> list[tuple[str, ...]]:
+    """What each step says to keep it safe: the cautions of its place, in every step that
+    works there, however often they were said before (a caution belongs to where the hands
+    are, not to a count), then the technique's own where it is first used."""
+    return [(*p, *o) for p, o in zip(_places(routine), own_cautions(routine), strict=True)]
+
+
+def _places(routine: Routine) -> list[tuple[str, ...]]:
+    return [place_cautions(routine, step) for step in routine.steps]
+
+
+def own_cautions(routine: Routine) -> list[tuple[str, ...]]:
+    """By step: the technique's own cautions where it is first used, less its place's."""
+    used: set[str] = set()
+    found = []
+    for step, place in zip(routine.steps, _places(routine), strict=True):
+        technique = routine.techniques[step.technique]
+        first = technique.cautions if step.technique not in used else ()
+        used.add(step.technique)
+        found.append(tuple(c for c in dict.fromkeys(first) if c not in place))
+    return found
+
+
+def spoken_cautions(routine: Routine, seed: int = 0) -> list[tuple[str, ...]]:
+    """By step, its place's cautions in the words it says them: a caution with other words
+    (`SAID_OTHERWISE`) takes them in turn over the steps that say it, from a place `seed`
+    picks. Depends on the routine alone, not on any layout."""
+    times: dict[str, int] = {}
+    spoken = []
+    for cautions in _places(routine):
+        said = []
+        for caution in cautions:
+            ways = SAID_OTHERWISE.get(caution, (caution,))
+            said.append(ways[(seed + times.get(caution, 0)) % len(ways)])
+            times[caution] = times.get(caution, 0) + 1
+        spoken.append(tuple(said))
+    return spoken
 
 
 def pre_roll(routine: Routine, screening: bool = True) -> tuple[Line, ...]:

@@ -14,9 +14,10 @@ from coach.script.techniques import FLEXIBLE, SECONDS
 from coach.timeline import clock
 
 
-def own_group(step: Step) -> list[Item]:
-    """What a step must say at its start: its cue and its instruction."""
-    return step_group(step.cue, [Part("instruction", tuple(sentences(step.say)), 0)])
+def own_group(step: Step, before: Sequence[Part] = ()) -> list[Item]:
+    """What a step must say at its start: its cue and its instruction (after the parts
+    `before` it, when asked: where to work and its cautions)."""
+    return step_group(step.cue, [*before, Part("instruction", tuple(sentences(step.say)), 0)])
 
 
 def overruns(step: Step, length: int, lengths, cues) -> list[int | None]:
@@ -29,7 +30,11 @@ def overruns(step: Step, length: int, lengths, cues) -> list[int | None]:
     return overruns_after(step, length, group_span(own_group(step), lengths, cues), lengths)
 
 
-def overruns_after(step: Step, length: int, opening: int, lengths) -> list[int | None]:
+def overruns_after(
+    step: Step, length: int, opening: int, lengths, tail: int = 0
+) -> list[int | None]:
+    """`overruns`, for an opening of `opening` samples; with `tail`, that much more must fit
+    after the last of them (its index then is one past the reminders)."""
     if opening + PAUSE > length:
         return [None]
     t, late = opening, []
@@ -38,18 +43,21 @@ def overruns_after(step: Step, length: int, opening: int, lengths) -> list[int |
         t = max(t + PAUSE, want) + lengths[r.say]
         if t + PAUSE > length:
             late.append(k)
+    if tail and t + tail > length:
+        late.append(len(step.reminders))
     return late
 
 
-def own_floor(step: Step, lengths, cues) -> int:
-    """The shortest length (samples) that holds the step's own words."""
-    opening = group_span(own_group(step), lengths, cues)
+def own_floor(step: Step, lengths, cues, before: Sequence[Part] = (), tail: int = 0) -> int:
+    """The shortest length (samples) that holds the step's own words (after `before`, and
+    `tail` more after them)."""
+    opening = group_span(own_group(step, before), lengths, cues)
     lo, hi = 0, max(step.duration, S)
-    while overruns_after(step, hi, opening, lengths):
+    while overruns_after(step, hi, opening, lengths, tail):
         lo, hi = hi, hi * 2
     while hi - lo > 1:  # lo does not fit, hi does
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if overruns_after(step, mid, opening, lengths) else (lo, mid)
+        lo, hi = (mid, hi) if overruns_after(step, mid, opening, lengths, tail) else (lo, mid)
     return hi
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from coach.script.model import Routine
-from coach.script.safety import cautions_for
-from coach.script.techniques import PACE
+from coach.script.model import Routine, Step
+from coach.script.pacing import halfway_texts
+from coach.script.safety import own_cautions, spoken_cautions
+from coach.script.techniques import PACE, STILL
 from coach.timeline import SAMPLE_RATE
 
 # The coach's own phrases; a routine's [phrases] table may replace each list.
@@ -24,7 +25,7 @@ CHECK_INS = (
 POSTURE = (
     "Check your stance: feet apart, knees soft, back straight.",
     "Lean your body weight into the stroke. Don't push with your arms.",
-    "Relax your shoulders, and keep breathing slowly yourself.",
+    "Relax your shoulders, and keep your own breath easy.",
     "Keep your wrists straight and your hands soft.",
     "Move your feet as you work, rather than reaching.",
     "Soften your knees, and let your weight do the work.",
@@ -42,8 +43,16 @@ PROGRESS = (
     "Notice where it feels tight, and linger there.",
 )
 ONE_MINUTE_LEFT = "About a minute more here."
-SESSION_END = ("That's the end of the session. Let them rest a moment, there's no rush.",)
-SELF_SESSION_END = ("That's the end of the session. Rest a moment, there's no rush.",)
+SESSION_END = (
+    "That's the end of the session. Let them rest a moment, there's no rush.",
+    "And that's the end of the massage. Let them lie still a while; there's no hurry.",
+    "That's all for today. Let them rest a moment before they move.",
+)
+SELF_SESSION_END = (
+    "That's the end of the session. Rest a moment, there's no rush.",
+    "And that's the end. Stay still a while; there's no hurry.",
+    "That's all for today. Rest a moment before you get up.",
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -75,19 +84,100 @@ def sentences(text: str) -> list[str]:
     return phrases
 
 
+# An area that opens with one of these says where by itself ("beside the spine"); any other
+# is a surface the hands work over ("upper back").
+_PLACED = {"beside", "between", "around", "along", "over", "on", "under", "from", "across", "at"}
+_PLAIN = {"the", "and", "a", "of", "to", "your", "their", "his", "her", "with", "its"}
+
+
+# Said in turn where the same place comes again.
+# ("Work beside the spine ..." would echo the spine's caution, "Work beside the spine, never on
+# it.")
+PLACE = ("Your hands go {where}.", "Your hands move {where}.", "Bring your hands {where}.")
+
+
+def place_lines(routine: Routine, seed: int = 0) -> list[str | None]:
+    """By step: where the hands work, when the step's own instruction does not say it (none
+    of the area's words in it). Every working step says where; still hands need not, nor
+    a routine in another language (its words cannot be told apart in English)."""
+    times: dict[str, int] = {}
+    lines: list[str | None] = []
+    if not english(routine):
+        return [None] * len(routine.steps)
+    for step in routine.steps:
+        area = " ".join(step.area.split()).rstrip(".")
+        named = set(re.findall(r"[a-z]+", area.lower())) - _PLAIN
+        if (
+            step.technique in STILL
+            or not named
+            or named & set(re.findall(r"[a-z]+", step.say.lower()))
+        ):
+            lines.append(None)
+            continue
+        where = _where(area)
+        k = times[where] = times.get(where, -1) + 1
+        lines.append(PLACE[(seed + k) % len(PLACE)].format(where=where))
+    return lines
+
+
+def english(routine: Routine) -> bool:
+    return routine.language.lower().replace("_", "-").split("-")[0] == "en"
+
+
+def _turn(texts: tuple[str, ...], seed: int) -> tuple[str, ...]:
+    """`texts` in the same order, starting from the one `seed` picks."""
+    k = seed % len(texts) if texts else 0
+    return texts[k:] + texts[:k]
+
+
+def _where(area: str) -> str:
+    """The area as a place: "beside the spine" as it is, "upper back" as "over the upper back"."""
+    area = " ".join(area.split()).rstrip(".")
+    return area if area.split()[0].lower() in _PLACED else f"over the {area}"
+
+
 class Words:
     """Every text the coach may say for a routine (its phrases, or the English defaults)."""
 
-    def __init__(self, routine: Routine, total: int):
+    def __init__(self, routine: Routine, total: int, seed: int = 0):
+        """`seed` picks among the coach's alternatives for its own lines: which comes first
+        in each rotation, which closing words; the same seed, the same words."""
         self.routine = routine
         phrases = routine.phrases
         partner = routine.coaching.partner
-        self.check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
-        self.posture = tuple(phrases.get("posture") or POSTURE)
+        self.english = english(routine)
+        check_ins = tuple(phrases.get("check_ins") or CHECK_INS)
+        # The first check-in asks the pressure on the 1-10 scale: the others take turns.
+        self.check_ins = (check_ins[0], *_turn(check_ins[1:], seed))
+        self.posture = _turn(tuple(phrases.get("posture") or POSTURE), seed)
+        self.progress = _turn(PROGRESS, seed)
         self.next = (phrases.get("next") or NEXT)[0]
-        self.ending = (phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END))[0]
+        endings = phrases.get("ending") or (SESSION_END if partner else SELF_SESSION_END)
+        self.ending = endings[seed % len(endings)]
         custom = phrases.get("halfway")
-        self.halfway = custom[0] if custom else _halfway_text(total)
+        self.halfway = custom[0] if custom else None  # None: the time left, where it lands
+        self.halfways = [custom[0]] if custom else halfway_texts(total, 2 * 60 * SAMPLE_RATE)
+        self.cautions = spoken_cautions(routine, seed)  # by step: its place's, every time
+        self.own_cautions = own_cautions(routine)  # by step: its technique's, at first use
+        self.places = place_lines(routine, seed)
+
+    def title(self, step: Step) -> str:
+        """A step's title as a guide says it at the step's start ("Now, light tapotement."),
+        not as a label; a title the coach made from the technique and area says where
+        ("Now, vibration over the upper back."). Another language's titles stay as written."""
+        if not self.english:
+            return f"{step.title}."
+        technique = self.routine.techniques[step.technique]
+        said = step.title
+        if self.title_says_where(step):
+            said = f"{technique.label}, {_where(step.area)}".replace(", ", " ", 1)
+        lower = said[:1].lower() + said[1:] if said[1:2].islower() else said
+        return f"Now, {lower}."
+
+    def title_says_where(self, step: Step) -> bool:
+        """Whether the title is the one the coach made: the technique's label and the area."""
+        technique = self.routine.techniques[step.technique]
+        return step.title == f"{technique.label}, {step.area}"
 
     def heads_up(self, title: str) -> str:
         return self.next.replace("{title}", title)
@@ -104,19 +194,12 @@ class Words:
         texts: list[str] = []
         for i, step in enumerate(routine.steps):
             technique = routine.techniques[step.technique]
-            texts += [f"{step.title}.", *sentences(step.say)]
+            texts += [self.title(step), *sentences(step.say), self.places[i]]
             texts += [self.heads_up(step.title)] if i else []
             texts += [r.say for r in step.reminders]
             texts += [*self.pressure(technique), *self.tempo(technique, False)]
             texts += self.tempo(technique, True)
-            texts += [s for c in cautions_for(routine, i) for s in sentences(c)]
-        texts += [*self.check_ins, *self.posture, *PROGRESS, ONE_MINUTE_LEFT]
-        texts += [self.halfway, self.ending]
-        return list(dict.fromkeys(texts))
-
-
-def _halfway_text(duration: int) -> str:
-    left = duration / 2 / SAMPLE_RATE / 60
-    if left < 5 or left != int(left):
-        return "Halfway."
-    return f"Halfway. {int(left)} minutes to go."
+            texts += [s for c in self.cautions[i] + self.own_cautions[i] for s in sentences(c)]
+        texts += [*self.check_ins, *self.posture, *self.progress, ONE_MINUTE_LEFT]
+        texts += [*self.halfways, self.ending]
+        return [t for t in dict.fromkeys(texts) if t]

@@ -39,7 +39,7 @@ _TECHNIQUES = (
         name="oil",
         label="Applying oil",
         say="Warm a little oil in your palms. Spread it with long, light strokes.",
-        tempo="Slowly. No hurry.",
+        tempo="Take your time; no hurry.",
         pressure="Light, 2 out of 10.",
         cautions=("Keep one hand on the back while you reach for the oil.",),  # [school]
     ),
@@ -65,7 +65,9 @@ _TECHNIQUES = (
     Technique(
         name="tapotement",
         label="Tapotement",
-        say="Tap lightly with loose hands, the edges or cupped palms, briefly.",
+        # [guide] its hand shapes: the edges of the hands, cupped hands, the fingertips
+        say="Tap lightly and briefly with loose hands: the edges of your hands, cupped hands, "
+        "or your fingertips.",
         # [school] 4-10 light strikes a second: speed builds, the force never does.
         tempo="Quick and light. Speed up, stay light, then taper off.",
         pressure="Light, 2 to 3 out of 10.",
@@ -178,7 +180,7 @@ FLEXIBLE = frozenset({"effleurage", "petrissage", "thumb-press"})
 STILL = frozenset({"contact", "rest", "childs-pose", "knee-hug"})
 # The tempo in a few words, for when it is said again after a long absence.
 PACE = {
-    "effleurage": "Slow, long strokes.",
+    "effleurage": "Long, unhurried strokes.",
     "petrissage": "Steady and unhurried.",
     "friction": "Small circles, about one a second.",
     "thumb-press": "Press as they breathe out.",
