@@ -16,6 +16,7 @@ from pathlib import Path
 from common import coach_command, save
 
 from coach.sound import piper
+from coach.sound.lexicon import lexicon_for, respell
 
 ROUTINES = ["quick-relief", "self-massage", "classic-back"]
 REPEATS = 3
@@ -36,7 +37,9 @@ def timed(command: list[str], environment: dict[str, str]) -> tuple[float, str]:
 
 
 def texts_of(timeline: dict) -> list[str]:
-    return list(dict.fromkeys(e["text"] for e in timeline["events"] if e["kind"] == "speech"))
+    """The phrases as the coach gives them to Piper: the massage terms as phonemes."""
+    said = dict.fromkeys(e["text"] for e in timeline["events"] if e["kind"] == "speech")
+    return [respell(t, lexicon_for("en-us"), "piper") for t in said]
 
 
 def cold_routine(name: str) -> tuple[float, float, list[str], dict]:

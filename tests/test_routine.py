@@ -292,7 +292,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(tmp_path):
     assert line == 2
     assert message == (
         'unknown key "zzz"; allowed here: '
-        "title, description, language, voice, rate, phrases, coaching, techniques, steps"
+        "title, description, language, voice, rate, phrases, pronounce, coaching, techniques, steps"
     )
 
 

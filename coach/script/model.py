@@ -72,6 +72,7 @@ class Routine:
     voice: str | None = None
     rate: int | None = None  # words per minute
     phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pronounce: dict[str, str] = field(default_factory=dict)  # word -> IPA ([pronounce])
 
     @property
     def duration(self) -> int:

@@ -24,7 +24,15 @@ from pathlib import Path
 
 from coach.cache import store
 from coach.errors import SpeechError
-from coach.sound.speech import CachedSpeech, Engine, Voice, checked_rate, shown, trim
+from coach.sound.speech import (
+    CachedSpeech,
+    Engine,
+    Pronounce,
+    Voice,
+    checked_rate,
+    shown,
+    trim,
+)
 from coach.timeline import SAMPLE_RATE
 
 ENGINE = "espeak-ng"
@@ -206,8 +214,9 @@ class Speech(CachedSpeech):
         language: str = "en",
         cache_dir: Path | None = None,
         timeout: float = 20.0,
+        pronounce: Pronounce | None = None,
     ):
-        super().__init__(cache_dir)
+        super().__init__(cache_dir, pronounce)
         binary = shutil.which(ENGINE)
         if binary is None:
             raise SpeechError(INSTALL, need="install")
@@ -242,6 +251,7 @@ class Speech(CachedSpeech):
         return [f"{ENGINE} {self.version}", self.voice, self.speed, AMPLITUDE, TRIM_VERSION]
 
     def _make_many(self, texts: list[str]) -> Iterator[bytes]:
+        texts = [self.spoken(t) for t in texts]
         if len(texts) < PARALLEL_FROM:
             yield from map(self._synthesize, texts)
             return
@@ -277,9 +287,15 @@ class Speech(CachedSpeech):
             raise SpeechError(f"espeak-ng failed on {shown(text)} ({e})") from None
 
 
-def _open_espeak(voice: str | None, rate: int | None, language: str, cache_dir: Path | None):
+def _open_espeak(
+    voice: str | None,
+    rate: int | None,
+    language: str,
+    cache_dir: Path | None,
+    pronounce: Pronounce | None = None,
+):
     # espeak-ng takes any name it can match (titles, ids, language codes): it is asked last.
-    return Speech(voice=voice, rate=rate, language=language, cache_dir=cache_dir)
+    return Speech(voice, rate, language, cache_dir, pronounce=pronounce)
 
 
 ESPEAK = Engine(

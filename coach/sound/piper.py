@@ -25,6 +25,7 @@ from coach.cache import store
 from coach.sound.speech import (
     CachedSpeech,
     Engine,
+    Pronounce,
     SpeechError,
     Voice,
     checked_rate,
@@ -215,8 +216,14 @@ class PiperSpeech(CachedSpeech):
 
     engine = ENGINE
 
-    def __init__(self, voice: VoiceFile, rate: int | None = None, cache_dir: Path | None = None):
-        super().__init__(cache_dir)
+    def __init__(
+        self,
+        voice: VoiceFile,
+        rate: int | None = None,
+        cache_dir: Path | None = None,
+        pronounce: Pronounce | None = None,
+    ):
+        super().__init__(cache_dir, pronounce)
         missing = available()
         if missing:
             raise SpeechError(missing, need="install")
@@ -248,7 +255,8 @@ class PiperSpeech(CachedSpeech):
         import signal
         from concurrent.futures import ProcessPoolExecutor
 
-        jobs = [(str(self.file.model), str(self.file.config), self.length_scale, t) for t in texts]
+        model, config = str(self.file.model), str(self.file.config)
+        jobs = [(model, config, self.length_scale, self.spoken(t)) for t in texts]
         # fork: the workers start in milliseconds, without importing the command line again.
         pool = ProcessPoolExecutor(
             max_workers=min(len(texts), os.cpu_count() or 1),
@@ -316,17 +324,23 @@ def _listed() -> list[Voice]:
     ]
 
 
-def _open(voice: str | None, rate: int | None, language: str, cache_dir: Path | None):
+def _open(
+    voice: str | None,
+    rate: int | None,
+    language: str,
+    cache_dir: Path | None,
+    pronounce: Pronounce | None = None,
+):
     """A model file by path, a known voice by name, or (no name) the bundled voice for
     English; None otherwise."""
     if voice is None:
-        bundled = bundled_voice() if _speaks_by_default(language) else None
-        return bundled and PiperSpeech(bundled, rate, cache_dir)
-    if voice.strip().lower().endswith(".onnx"):
-        return PiperSpeech(voice_file(Path(voice).expanduser()), rate, cache_dir)
-    want = voice.strip().lower()
-    found = next((v for v in known_voices() if v.name.lower() == want), None)
-    return found and PiperSpeech(found, rate, cache_dir)
+        found = bundled_voice() if _speaks_by_default(language) else None
+    elif voice.strip().lower().endswith(".onnx"):
+        found = voice_file(Path(voice).expanduser())
+    else:
+        want = voice.strip().lower()
+        found = next((v for v in known_voices() if v.name.lower() == want), None)
+    return found and PiperSpeech(found, rate, cache_dir, pronounce)
 
 
 def _speaks_by_default(language: str) -> bool:

@@ -12,7 +12,8 @@ Each engine that speaks has an `Engine` entry (what it needs, its voices, how to
 
 Every made clip is cached with its length and checksum (coach.cache) by `CachedSpeech`, keyed
 by everything that shapes it, so a warm `coach preview` runs no subprocess and imports no
-numpy or onnxruntime.
+numpy or onnxruntime. An engine that speaks says the words of its lexicon (coach.sound.lexicon:
+the massage terms, and a routine's own `[pronounce]`) by their sounds, not their spelling.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 from coach.cache import cache_root, read_clip, store_clip
 from coach.errors import SpeechError
 from coach.script.model import RATE_RANGE
+from coach.sound.lexicon import lexicon_for, respell
 from coach.timeline import SAMPLE_RATE
 
 # Words a minute as heard (`heard_rate`): guided audio runs at 100-130; see the README's
@@ -36,6 +39,7 @@ DEFAULT_RATE = 110
 
 
 Progress = Callable[[int, int], None]  # (phrases made so far, phrases to make)
+Pronounce = Mapping[str, str]  # word -> its IPA: a routine's `[pronounce]` table
 
 
 class SpeechEngine(Protocol):
@@ -70,8 +74,11 @@ class Engine:
     voices: Callable[[], list[Voice]]  # what `coach voices` lists
     default_for: Callable[[str], bool]  # whether it has a default voice for a language
     # The speech for a voice name (None: this engine's default for the language), or None
-    # when the name is none of its voices or it has no default for the language.
-    open: Callable[[str | None, int | None, str, Path | None], SpeechEngine | None]
+    # when the name is none of its voices or it has no default for the language. Given the
+    # rate, the routine's language, the cache folder and the routine's own pronunciations.
+    open: Callable[
+        [str | None, int | None, str, Path | None, Pronounce | None], SpeechEngine | None
+    ]
 
 
 def same_language(a: str, b: str) -> bool:
@@ -119,8 +126,9 @@ def shown(text: str) -> str:
 class CachedSpeech:
     """A speech engine whose clips are made once (`_make_many`) and then read from the cache.
 
-    Subclasses give `engine`, `voice`, `rate`, `_recipe()` (everything besides the text that
-    shapes a clip, so it keys the cache) and `_make_many(texts)` (the trimmed PCM of each).
+    Subclasses give `engine`, `voice`, `rate`, `language`, `_recipe()` (everything besides the
+    text that shapes a clip, so it keys the cache) and `_make_many(texts)` (the trimmed PCM of
+    each, from the texts as `spoken`).
     `progress`, when set, hears of every phrase made: a routine's first synthesis with a neural
     voice takes tens of seconds.
     """
@@ -129,8 +137,9 @@ class CachedSpeech:
     voice = ""
     rate = DEFAULT_RATE
 
-    def __init__(self, cache_dir: Path | None = None):
+    def __init__(self, cache_dir: Path | None = None, pronounce: Pronounce | None = None):
         self._dir = cache_root(cache_dir) / "speech"
+        self._pronounce = dict(pronounce or {})
         self.synthesized = 0  # phrases this object made (cache misses)
         self.progress: Progress | None = None
         # Clips the cache could not take (read-only, full): kept here instead, because making a
@@ -144,9 +153,19 @@ class CachedSpeech:
     def _make_many(self, texts: list[str]) -> Iterator[bytes]:
         raise NotImplementedError
 
+    @cached_property
+    def lexicon(self) -> dict[str, str]:
+        """The words said by their IPA: the massage terms in English, and the routine's own."""
+        return lexicon_for(self.language, self._pronounce)
+
+    def spoken(self, text: str) -> str:
+        """What the engine is given for `text`: its lexicon words as the engine's phonemes."""
+        return respell(text, self.lexicon, self.engine)
+
     def cache_path(self, text: str) -> Path:
-        """Where the trimmed clip of `text` is cached; the key holds everything that shapes it."""
-        key = json.dumps([*self._recipe(), text])
+        """Where the trimmed clip of `text` is cached; the key holds everything that shapes it
+        (the text as spoken: a changed pronunciation is made anew)."""
+        key = json.dumps([*self._recipe(), self.spoken(text)])
         return self._dir / f"{hashlib.sha256(key.encode()).hexdigest()}.clip"
 
     def lengths(self, texts: Iterable[str]) -> dict[str, int]:
