@@ -215,11 +215,12 @@ class Estimate:
 
     engine = "estimate"
     voice = "estimate"
-    # Least squares over the 213 phrases of the built-in routines (steps, pre-roll, aftercare),
-    # spoken by espeak-ng at 120 words a minute as heard (both engines are calibrated to that,
-    # so this fits both): a word takes 0.804 of a word's share of a minute, and a pause at
-    # , ; : . ? ! inside a phrase 1.26 (fitted at 100 and 160: 0.801 and 1.30, 0.816 and 1.21).
-    WORD = 0.804
+    # Fitted to the 213 phrases of the built-in routines (steps, pre-roll, aftercare) spoken by
+    # espeak-ng at 120 words a minute as heard (both engines are calibrated to that, so this
+    # fits both), in shares of a minute's words: a pause at , ; : . ? ! inside a phrase takes
+    # 1.26 (least squares), and a word 0.838, which makes the total length right (least
+    # squares' 0.804 came out 3 % short: the long titles pull it). At 100 and 160: 0.835, 0.851.
+    WORD = 0.838
     PAUSE = 1.26
 
     def __init__(self, rate: int = DEFAULT_RATE):
