@@ -15,7 +15,7 @@ from coach.sound.piper import PiperSpeech, bundled_voice
 from coach.sound.speech import DEFAULT_RATE, Estimate, SpeechError, heard_rate
 
 # A mix like the built-in routines' own lines: the heard rate depends on it (at one setting
-# espeak-ng said "Petrissage." at 58 words a minute and "Move to a new spot." at 156), so
+# espeak-ng said "Contact." at 65 words a minute and "Move to a new spot." at 156), so
 # there are short reminders, a title, halfway, questions and instructions with pauses. Their
 # heard rate was within 1 % of all 213 phrases of the built-in routines' at 100, 120 and 160.
 SENTENCES = [
