@@ -16,6 +16,7 @@ from pathlib import Path
 from common import coach_command, save
 
 from coach.sound import piper
+from coach.sound.lexicon import lexicon_for, respell
 
 ROUTINES = ["quick-relief", "self-massage", "classic-back"]
 REPEATS = 3
@@ -36,7 +37,9 @@ def timed(command: list[str], environment: dict[str, str]) -> tuple[float, str]:
 
 
 def texts_of(timeline: dict) -> list[str]:
-    return list(dict.fromkeys(e["text"] for e in timeline["events"] if e["kind"] == "speech"))
+    """The phrases as the coach gives them to Piper: the massage terms as phonemes."""
+    said = dict.fromkeys(e["text"] for e in timeline["events"] if e["kind"] == "speech")
+    return [respell(t, lexicon_for("en-us"), "piper") for t in said]
 
 
 def cold_routine(name: str) -> tuple[float, float, list[str], dict]:
@@ -51,7 +54,7 @@ def cold_routine(name: str) -> tuple[float, float, list[str], dict]:
         own, _ = timed(
             [str(BIN / "piper"), "-m", str(voice.model), "-c", str(voice.config),
              "-i", str(lines), "-f", str(Path(d) / "all.wav"),
-             "--length-scale", f"{piper.PACE / timeline['rate']:.6f}",
+             "--length-scale", f"{piper.length_scale(timeline['rate']):.6f}",
              "--noise-scale", "0", "--noise-w-scale", "0"],
             env(d),
         )  # fmt: skip
@@ -72,7 +75,7 @@ model = PiperVoice(
     config=PiperConfig.from_dict(json.loads(voice.config.read_text())),
     session=onnxruntime.InferenceSession(str(voice.model), sess_options=options),
 )
-settings = SynthesisConfig(length_scale=piper.PACE / 120, noise_scale=0, noise_w_scale=0)
+settings = SynthesisConfig(length_scale=piper.length_scale(120), noise_scale=0, noise_w_scale=0)
 for text in json.loads(sys.argv[2]):
     b"".join(c.audio_int16_bytes for c in model.synthesize(text, settings))
 print(time.perf_counter() - t)
@@ -165,7 +168,7 @@ def main() -> None:
         rows.append(["... modules loaded of onnxruntime, piper, numpy", best[1].split(" ", 1)[1]])
     notes = (
         "The machine was shared with other work while this ran (2 cores): compare ratios. "
-        "Both sides use length_scale PACE/rate and no noise, so they make the same audio; "
+        "Both sides use length_scale(rate) and no noise, so they make the same audio; "
         "`piper` gets all sentences in one file through one process."
     )
     save("piper", "Neural voice (Piper, en_US-joe-medium, 120 wpm)", rows, notes)

@@ -165,7 +165,11 @@ def _speech(spec: SessionSpec, routine: Routine, rate: int | None, preferred: st
     named = f"{routine.path}: " if routine.voice and not spec.voice else ""  # the file's voice
     try:
         speech, notes = open_speech(
-            spec.voice or routine.voice, rate=rate, language=routine.language, preferred=preferred
+            spec.voice or routine.voice,
+            rate=rate,
+            language=routine.language,
+            preferred=preferred,
+            pronounce=routine.pronounce,
         )
     except SpeechError as e:
         where = named or (f"{routine.path}: " if e.need == "voice" and not spec.voice else "")

@@ -25,7 +25,15 @@ from coach.errors import RoutineError
 from coach.resources import cues_dir
 from coach.script.compiler import compile_routine, shortest_minutes
 from coach.script.layout import PAUSE
-from coach.script.routine import Coaching, Reminder, Routine, Step, builtin_routines, load_routine
+from coach.script.routine import (
+    RATE_RANGE,
+    Coaching,
+    Reminder,
+    Routine,
+    Step,
+    builtin_routines,
+    load_routine,
+)
 from coach.script.spoken import sentences
 from coach.script.techniques import LIBRARY
 from coach.sound.cues import Cues
@@ -96,7 +104,7 @@ SHORT_SAYS = [
 ]
 
 
-@pytest.mark.parametrize("rate", [80, *RATES, 300])
+@pytest.mark.parametrize("rate", sorted({*RATE_RANGE, *RATES}))
 @pytest.mark.parametrize("seconds", [(20, 30, 25, 15), (15, 15, 15, 15), (30, 30, 30)])
 def test_steps_of_fifteen_to_thirty_seconds_with_one_sentence_each(seconds, rate):
     routine = short_routine(seconds, SHORT_SAYS[: len(seconds)])
@@ -137,7 +145,7 @@ def own_need(routine: Routine, engine) -> list[int]:
         max_size=8,
     ),
     reminder_at=st.lists(st.integers(5, 200), min_size=8, max_size=8),
-    rate=st.integers(80, 300),
+    rate=st.integers(*RATE_RANGE),
     minutes=st.one_of(st.none(), st.floats(0.5, 90)),
 )
 def test_any_routine_whose_own_words_fit_compiles_at_any_rate(
@@ -231,7 +239,7 @@ def test_minutes_shares_time_with_sense():
         ["quick-relief", "--rate", "110"],
         ["self-massage", "--rate", "119"],
         ["classic-back", "--rate", "100"],
-        ["classic-back", "--rate", "80", "--voice", "en"],
+        ["classic-back", "--rate", "90", "--voice", "en"],
     ],
 )
 def test_ordinary_requests_on_builtins_work(args):

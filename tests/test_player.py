@@ -391,7 +391,7 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
     expected = [
         e.start + int(np.argmax(np.abs(sounds(e)) > 0.01))
         for e in session.timeline.events
-        if begin <= e.start < begin + 6 * RATE  # the first 6 s of step 1, then Ctrl-C
+        if begin <= e.start < begin + 7 * RATE  # the first 7 s of step 1, then Ctrl-C
     ]
     recorder = pulse.record()
     proc = subprocess.Popen(
@@ -400,7 +400,7 @@ def test_coach_play_speaks_a_routine_on_time(pulse, tmp_path, monkeypatch):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(first_sound(recorder) + 6.0 - time.monotonic())
+    time.sleep(first_sound(recorder) + 7.0 - time.monotonic())
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     capture = recorder.stop()

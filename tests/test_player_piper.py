@@ -56,17 +56,17 @@ def test_what_plays_live_is_what_export_writes_with_piper(pulse, piper_env, tmp_
         written = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").astype(np.int32)
     recorder = pulse.record()
     proc = subprocess.Popen([*coach, "play", str(routine)], env=env, stdout=subprocess.DEVNULL)
-    time.sleep(first_sound(recorder, timeout=20) + 5.0 - time.monotonic())
+    time.sleep(first_sound(recorder, timeout=20) + 7.0 - time.monotonic())
     proc.send_signal(signal.SIGINT)
     proc.wait(10)
     heard = np.round(recorder.stop().samples * 32768).astype(np.int32)
-    # Each stretch of sound in the export's first 4 s is heard as written (within float ->
+    # Each stretch of sound in the export's first 6 s is heard as written (within float ->
     # 16-bit rounding), where the timeline puts it relative to the first sound; each is
     # located within 20 ms on its own, so a dropout of a loaded sound server between two
     # stretches is not taken for a difference in what the coach played.
     first_heard = int(np.argmax(np.abs(heard) > 0))
     first_written = int(np.argmax(np.abs(written) > 0))
-    loud = np.flatnonzero(written[: first_written + 4 * RATE])
+    loud = np.flatnonzero(written[: first_written + 6 * RATE])
     breaks = np.flatnonzero(np.diff(loud) > RATE // 20)
     stretches = list(zip(loud[np.r_[0, breaks + 1]], loud[np.r_[breaks, -1]] + 1, strict=True))
     assert len(stretches) >= 2

@@ -272,11 +272,11 @@ def test_no_steps(tmp_path):
     assert (line, message.split(";")[0]) == (3, "no steps")
 
 
-@pytest.mark.parametrize("rate", ["79", "301", '"fast"', "120.5"])
+@pytest.mark.parametrize("rate", ["89", "301", '"fast"', "120.5"])
 def test_rate_out_of_range(tmp_path, rate):
     line, message = one_problem(tmp_path, GOOD.replace("\n\n", f"\nrate = {rate}\n\n", 1))
     assert line == 2
-    assert message == f"rate {rate} is out of range; use 80 to 300 words a minute"
+    assert message == f"rate {rate} is out of range; use 90 to 300 words a minute"
 
 
 def test_unknown_top_level_key(tmp_path):
@@ -292,7 +292,7 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(tmp_path):
     assert line == 2
     assert message == (
         'unknown key "zzz"; allowed here: '
-        "title, description, language, voice, rate, phrases, coaching, techniques, steps"
+        "title, description, language, voice, rate, phrases, pronounce, coaching, techniques, steps"
     )
 
 

@@ -144,7 +144,7 @@ def test_no_file_outside_the_app(local, path):
         ("minutes", -3, "minutes: give a number over 0"),
         ("minutes", "ten", "minutes: give a number over 0"),
         ("minutes", 10**9, "minutes: give a number over 0"),
-        ("rate", 5000, "rate: give whole words a minute from 80 to 300"),
+        ("rate", 5000, "rate: give whole words a minute from 90 to 300"),
         ("rate", 120.5, "rate: give whole words a minute"),
         ("voice", "/etc/passwd.onnx", "voice: choose one from the list"),
         ("safety", "yes", "safety: true or false"),

@@ -20,8 +20,9 @@ from coach.sound.espeak import (
     Speech,
     espeak_available,
     list_voices,
+    speed,
 )
-from coach.sound.speech import Estimate, SpeechError
+from coach.sound.speech import DEFAULT_RATE, Estimate, SpeechError
 from coach.timeline import SAMPLE_RATE
 
 pytestmark = pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng (make setup)")
@@ -39,9 +40,11 @@ def speech(tmp_path):
     return Speech(cache_dir=tmp_path)
 
 
-def espeak_raw(text: str, voice: str = "en-us", rate: int = 120) -> np.ndarray:
-    """An independent single espeak-ng run of `text` (as an argument, not on stdin), untrimmed."""
-    command = ["espeak-ng", "--stdout", "-v", voice, "-s", str(rate), "-a", str(AMPLITUDE)]
+def espeak_raw(text: str, voice: str = "en-us") -> np.ndarray:
+    """An independent single espeak-ng run of `text` (as an argument, not on stdin), untrimmed,
+    at the -s the default rate is heard at."""
+    command = ["espeak-ng", "--stdout", "-v", voice, "-s", str(speed(DEFAULT_RATE))]
+    command += ["-a", str(AMPLITUDE)]
     out = subprocess.run([*command, "--", text], capture_output=True, check=True).stdout
     data = out[out.index(b"data") + 8 :]
     return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
@@ -230,10 +233,10 @@ def test_estimate_grows_with_words_and_pauses_and_slows_with_rate():
     est = Estimate()
     lengths = est.lengths(["Rest.", "Rest your hands.", "Rest, your hands."])
     assert lengths["Rest."] < lengths["Rest your hands."] < lengths["Rest, your hands."]
-    assert Estimate(60).lengths(["Rest your hands."])["Rest your hands."] == pytest.approx(
-        2 * lengths["Rest your hands."], abs=1
-    )
-    assert est.voice == "estimate" and est.rate == 120
+    assert Estimate(DEFAULT_RATE // 2).lengths(["Rest your hands."])[
+        "Rest your hands."
+    ] == pytest.approx(2 * lengths["Rest your hands."], abs=1)
+    assert est.voice == "estimate" and est.rate == DEFAULT_RATE
     with pytest.raises(SpeechError):
         Estimate(0)
 

@@ -36,8 +36,8 @@ MS = RATE // 1000
 STALL = 1.0
 LONG_PHRASE = "Glide both hands up beside the spine and fan them out across the shoulders"
 ROUTINE = routine_toml(
-    step_table("effleurage", "upper back", 10, "Long slow strokes."),
-    step_table("effleurage", "whole back", 16, f"{LONG_PHRASE} without lifting"),
+    step_table("effleurage", "upper back", 11, "Long slow strokes."),
+    step_table("effleurage", "whole back", 18, f"{LONG_PHRASE} without lifting"),
     step_table("rest", "whole back", 20, "Rest your hands."),
     title="Stalls",
     coaching=QUIET | {"partner": True},

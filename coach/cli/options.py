@@ -45,7 +45,7 @@ SHARED_OPTIONS = (
     click.option(
         "--rate",
         type=click.IntRange(*RATE_RANGE),
-        help="Speaking rate in words a minute. Default: the routine's, else 120.",
+        help="Speaking rate in words a minute as heard. Default: the routine's, else 110.",
     ),
     click.option(
         "--no-safety",

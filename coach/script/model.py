@@ -16,10 +16,10 @@ from coach.timeline import SAMPLE_RATE
 # audio at 22050 Hz is 3.8 GB, under the 4 GiB a WAV file can hold.
 MAX_HOURS = 24
 MAX_DURATION = MAX_HOURS * 3600 * SAMPLE_RATE
-# Words a minute, for a routine's `rate` and the command line's alike: slower drags, faster
-# cannot be followed mid-stroke. (espeak-ng itself takes 80-450: it clamps below 80, and above
-# 450 a word comes out as a chirp.)
-RATE_RANGE = (80, 300)
+# Words a minute as heard (words over the trimmed clips' length), for a routine's `rate` and
+# the command line's alike: slower drags, faster cannot be followed mid-stroke. The floor is
+# espeak-ng's: it clamps its -s below 80, which is heard at about 90 (coach/sound/espeak.py).
+RATE_RANGE = (90, 300)
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Routine:
     voice: str | None = None
     rate: int | None = None  # words per minute
     phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pronounce: dict[str, str] = field(default_factory=dict)  # word -> IPA ([pronounce])
 
     @property
     def duration(self) -> int:

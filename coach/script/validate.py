@@ -21,6 +21,7 @@ from coach.script.model import (
 )
 from coach.script.techniques import LIBRARY, Technique
 from coach.script.values import did_you_mean, show
+from coach.sound import lexicon
 from coach.timeline import SAMPLE_RATE, clock
 
 TOP_KEYS = (
@@ -30,6 +31,7 @@ TOP_KEYS = (
     "voice",
     "rate",
     "phrases",
+    "pronounce",
     "coaching",
     "techniques",
     "steps",
@@ -93,6 +95,7 @@ class Validator(Checks):
         voice = self.text(data, "voice", (), "", voice_hint)
         rate = self.rate(data)
         phrases = self.phrases(self.table(data, "phrases", ("phrases",), ""))
+        pronounce = self.pronounce(self.table(data, "pronounce", ("pronounce",), ""))
         coaching = self.coaching(self.table(data, "coaching", ("coaching",), ""))
         self.own_techniques(self.table(data, "techniques", ("techniques",), ""))
         steps = self.steps(data.get("steps"))
@@ -110,6 +113,7 @@ class Validator(Checks):
             voice=voice,
             rate=rate,
             phrases=phrases,
+            pronounce=pronounce,
         )
 
     # -- sections -----------------------------------------------------------------------------
@@ -165,6 +169,29 @@ class Validator(Checks):
                 )
             elif text:
                 found[key] = (text,)
+        return found
+
+    def pronounce(self, table: dict) -> dict[str, str]:
+        """Words to say by their sounds: each `word = "IPA"` (coach/sound/lexicon.py)."""
+        ctx = "[pronounce]: "
+        example = 'like effleurage = "ˌɛfləˈɹɑːʒ"'
+        found = {}
+        for word, value in table.items():
+            line = self.at("pronounce", word)
+            if not lexicon.WORD.fullmatch(word):
+                self.problem(line, f'{ctx}"{word}" is not one word; give each word, {example}')
+            elif not isinstance(value, str) or not value.strip():
+                self.problem(line, f"{ctx}{word} must be its IPA in quotes, {example}")
+            else:
+                try:
+                    found[word] = lexicon.canonical(value)
+                except ValueError as e:
+                    why = "has no vowel" if str(e) == "no vowel" else f'has "{e}", no English sound'
+                    self.problem(
+                        line,
+                        f'{ctx}{word} = "{value}" {why}; write it in IPA, {example} '
+                        "(docs/routines.md lists the symbols)",
+                    )
         return found
 
     def coaching(self, table: dict) -> Coaching:

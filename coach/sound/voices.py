@@ -20,7 +20,7 @@ from pathlib import Path
 
 from coach.sound.espeak import ESPEAK
 from coach.sound.piper import PIPER
-from coach.sound.speech import SpeechError, Voice, same_language
+from coach.sound.speech import Pronounce, SpeechError, Voice, same_language
 
 ENGINES = (PIPER, ESPEAK)  # asked in this order: the natural voice first
 
@@ -42,16 +42,18 @@ def open_speech(
     language: str = "en",
     cache_dir: Path | None = None,
     preferred: str | None = None,
+    pronounce: Pronounce | None = None,
 ) -> tuple[object, list[str]]:
-    """The speech engine for `voice` (or the default), and notes for the user."""
+    """The speech engine for `voice` (or the default), and notes for the user. `pronounce`:
+    the routine's own words to say by their IPA (coach.sound.lexicon)."""
     notes: list[str] = []
     if voice is None and preferred:
-        speech = _named(preferred, rate, language, cache_dir)
+        speech = _named(preferred, rate, language, cache_dir, pronounce)
         if same_language(speech.language, language):
             return speech, notes
     if voice is None:
-        return _default(rate, language, cache_dir, notes), notes
-    speech = _named(voice, rate, language, cache_dir)
+        return _default(rate, language, cache_dir, notes, pronounce), notes
+    speech = _named(voice, rate, language, cache_dir, pronounce)
     if not same_language(speech.language, language):
         notes.append(
             f"voice {speech.voice} speaks {speech.language}, but the routine's language is "
@@ -60,17 +62,25 @@ def open_speech(
     return speech, notes
 
 
-def _named(voice: str, rate: int | None, language: str, cache_dir: Path | None):
+def _named(
+    voice: str, rate: int | None, language: str, cache_dir: Path | None, pronounce: Pronounce | None
+):
     """The first engine's speech that knows `voice`. Every engine is asked, even one that
     cannot run here: naming its voice then says what to install."""
     for engine in ENGINES:
-        speech = engine.open(voice, rate, language, cache_dir)
+        speech = engine.open(voice, rate, language, cache_dir, pronounce)
         if speech is not None:
             return speech
     raise SpeechError(f"unknown voice {voice!r}", need="voice")
 
 
-def _default(rate: int | None, language: str, cache_dir: Path | None, notes: list[str]):
+def _default(
+    rate: int | None,
+    language: str,
+    cache_dir: Path | None,
+    notes: list[str],
+    pronounce: Pronounce | None,
+):
     unavailable = []  # (engine, why) of those that cannot run here
     for engine in ENGINES:
         if not engine.default_for(language):
@@ -78,7 +88,7 @@ def _default(rate: int | None, language: str, cache_dir: Path | None, notes: lis
         if why := engine.missing():
             unavailable.append((engine.name, why))
             continue
-        speech = engine.open(None, rate, language, cache_dir)
+        speech = engine.open(None, rate, language, cache_dir, pronounce)
         if speech is None:
             continue
         notes += [
