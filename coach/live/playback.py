@@ -56,8 +56,12 @@ class Playback:
         start: int = 0,
         music: Music | None = None,
         wake: Callable[[], None] | None = None,
+        settled: int | None = None,
     ) -> None:
         self.timeline = timeline
+        # Rendered and played only up to here while the rest of its phrases are made
+        # (coach.live.making): the session holds there in silence, as a pause would.
+        self.settled = timeline.duration if settled is None else settled
         self.clip = clip
         self.music = music  # looped under everything; a seek simply carries on with it
         self.position = start  # the next timeline sample to hand to the device
@@ -118,9 +122,9 @@ class Playback:
                     done += take
                     self._advance(take)
                 self._sounding = self._sounding or done > 0
-                if self._fed_all and not self._queue:
+                if self._fed_all and not self._queue and self.settled >= self.timeline.duration:
                     self.finished.set()
-                elif done < len(out):  # the renderer fell behind: the device gets silence
+                elif done < len(out) and not self.held:  # the renderer fell behind
                     self._fall_behind(len(out) - done)
                 self._step_began()
             if self._overlay is not None:
@@ -183,6 +187,33 @@ class Playback:
         with self._cond:
             return self._lag
 
+    @property
+    def held(self) -> bool:
+        """Waiting at the settled sample for the phrases after it: the clock stands still."""
+        return self.position >= self.settled < self.timeline.duration
+
+    def fail(self, error: BaseException) -> None:
+        """End the session with `error` (the phrases still missing could not be made)."""
+        with self._cond:
+            self.error = self.error or error
+            self.finished.set()
+
+    def extend(self, timeline: Timeline, settled: int) -> None:
+        """A timeline that is final up to `settled`, the same as the one playing before its
+        settled sample: rendering goes on from what is queued, with the new events."""
+        with self._cond:
+            if self.error is not None:
+                return
+            self.timeline, self.settled = timeline, settled
+            reach = FADE if self.music is not None else 0
+            self._gaps = Gaps(timeline, KEEP_GAP, reach)
+            self._pause = Gaps(timeline, 0, reach)
+            self._step_end = timeline.step_at(self.position).end
+            self._generation += 1
+            self._feed_from = self.position + self._queued
+            self._fed_all = False
+            self._cond.notify_all()
+
     # -- feeder thread ------------------------------------------------------------------
     def _feed(self) -> None:
         try:
@@ -193,7 +224,8 @@ class Playback:
                     if self._closed:
                         return
                     generation, start = self._generation, self._feed_from
-                blocks = render(self.timeline, self.clip, start, music=self.music)
+                    timeline, end = self.timeline, self.settled
+                blocks = render(timeline, self.clip, start, end, music=self.music)
                 for block in blocks:
                     with self._cond:
                         while (
@@ -355,21 +387,25 @@ class OwnSound:
     """
 
     def __init__(self, timeline: Timeline, playback: Playback) -> None:
-        self.timeline = timeline
         self.playback = playback
-        spans = sorted((e.start, e.end) for e in timeline.events if e.role != "tick")
-        self._starts = [a for a, _ in spans]
-        # The furthest end among spans starting at or before each one: overlaps merge.
-        self._reach = list(itertools.accumulate((b for _, b in spans), max))
+        self.update(timeline)
         self._until = 0.0  # monotonic time until which an overlay sounds
+
+    def update(self, timeline: Timeline) -> None:
+        """The timeline, compiled again as its phrases arrive (coach.live.making)."""
+        spans = sorted((e.start, e.end) for e in timeline.events if e.role != "tick")
+        # The furthest end among spans starting at or before each one: overlaps merge.
+        reach = list(itertools.accumulate((b for _, b in spans), max))
+        self.timeline, self._spans = timeline, ([a for a, _ in spans], reach)  # one swap
 
     def sounding(self) -> bool:
         if time.monotonic() < self._until:
             return True
         if self.playback.paused:
             return False
-        i = bisect.bisect_right(self._starts, self.playback.position) - 1
-        return i >= 0 and self._reach[i] > self.playback.position
+        starts, reach = self._spans
+        i = bisect.bisect_right(starts, self.playback.position) - 1
+        return i >= 0 and reach[i] > self.playback.position
 
     def hold(self, samples: int) -> None:
         """Something `samples` long was mixed in just now."""

@@ -29,6 +29,7 @@ from coach.live.output import Output, SoundDeviceOutput
 from coach.timeline import Timeline
 
 if TYPE_CHECKING:  # loaded on the player's thread: `import coach.session` stays without numpy
+    from coach.live.making import Making
     from coach.live.playback import OwnSound, Playback
     from coach.sound.music import Music
     from coach.sound.render import ClipSource
@@ -60,13 +61,15 @@ class State:
     lag: Lag = dataclasses.field(default_factory=Lag)  # keeping to the device clock, samples
     error: BaseException | None = None  # what failed, when status is "failed"
     unavailable: tuple[str, ...] = ()  # controls left out, each with why (no microphone)
+    making: tuple[int, int] | None = None  # (made, to make) while phrases are still made
+    held: bool = False  # waiting in silence at a step boundary for the phrases after it
 
     @property
     def key(self) -> tuple:
         """What a subscriber hears about: all but the clock running on."""
         lag = self.lag
         return (self.status, self.step, self.volume_db, lag.dropouts, lag.catch_ups,
-                lag.behind > 0, self.unavailable)  # fmt: skip
+                lag.behind > 0, self.unavailable, self.making, self.held)  # fmt: skip
 
 
 def snapshot(timeline: Timeline, sample: int, status: str, volume_db: float, lag: Lag) -> State:
@@ -98,7 +101,8 @@ class Player:
 
     `prepare()` runs on the player's thread before the output starts and returns the clip
     source and the music bed (or None), which is closed at the end: making them may take a
-    while (a loudness calibration), and `start()` returns at once.
+    while (a loudness calibration), and `start()` returns at once. `making`: the phrases
+    still being made (coach.live.making); the timeline grows as they arrive.
     """
 
     def __init__(
@@ -109,8 +113,10 @@ class Player:
         start: int = 0,
         output: Output | None = None,
         controls: Sequence[Control] = (),
+        making: Making | None = None,
     ) -> None:
         self.timeline = timeline
+        self.making = making
         self.output = SoundDeviceOutput() if output is None else output
         self.controls = tuple(controls)
         self._prepare = prepare
@@ -193,11 +199,16 @@ class Player:
                 clip, bed = self._prepare()
                 if bed is not None:
                     stack.enter_context(bed)
+                making = self.making
                 playback = Playback(
-                    self.timeline, clip, self._start, bed, wake=lambda: self._actions.put(_WAKE)
-                )
+                    self.timeline, clip, self._start, bed, wake=lambda: self._actions.put(_WAKE),
+                    settled=making.settled if making else None,
+                )  # fmt: skip
                 stack.callback(playback.close)
                 own = OwnSound(self.timeline, playback)
+                if making is not None:
+                    making.subscribe(lambda timeline, until: self._grown(playback, own))
+                    self._grown(playback, own)  # what arrived before the subscription
                 stack.callback(self.output.stop, False)
                 self.output.start(playback.fill)
                 # After the output: its guard on stderr also hides PortAudio's C-level noise
@@ -216,6 +227,8 @@ class Player:
         except BaseException as exc:  # the state carries it to the front end
             error = exc
         finally:
+            if self.making is not None:
+                self.making.stop()
             error = error or self._failure
             if error is not None:
                 state = dataclasses.replace(self._latest, status="failed", error=error)
@@ -248,6 +261,17 @@ class Player:
         self.output.stop(drain=True)
         return "finished"
 
+    def _grown(self, playback: Playback, own: OwnSound) -> None:
+        """More of the timeline is final (on the synthesis thread): play on into it."""
+        making = self.making
+        if making.error is not None:
+            playback.fail(making.error)
+            return
+        self.timeline = making.timeline
+        playback.extend(making.timeline, making.settled)
+        own.update(making.timeline)
+        self._actions.put(_WAKE)
+
     def _publish(self, playback: Playback, ending: str | None = None) -> None:
         """The state now, for `state` and the dispatcher."""
         if ending == "finished":
@@ -256,7 +280,11 @@ class Player:
             sample = min(playback.position, self.timeline.duration)
         status = ending or ("paused" if playback.paused else "playing")
         state = snapshot(self.timeline, sample, status, playback.volume_db, playback.lag())
-        state = dataclasses.replace(state, unavailable=self._unavailable)
+        making = self.making
+        made = (making.done, making.total) if making and making.done < making.total else None
+        state = dataclasses.replace(
+            state, unavailable=self._unavailable, making=made, held=playback.held and not ending
+        )
         self._latest = state
         # What was handed over is heard later; at the end the sound is over (stopped at once,
         # or played out).

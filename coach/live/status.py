@@ -59,6 +59,14 @@ def lag_summary(lag: Lag, rate: int) -> str:
     return f" ({dropouts(lag.dropouts)}, {lag.caught_up / rate:.2f} s caught up)"
 
 
+def making_line(making: tuple[int, int] | None, held: bool) -> str:
+    """How the speech still being made is coming on, and whether the session waits for it."""
+    if held:
+        made = f" ({making[0]} of {making[1]} made)" if making else ""
+        return f"HOLDING  waiting for speech{made}: the session goes on once it is made"
+    return f"making speech: {making[0]} of {making[1]}" if making else ""
+
+
 def block(
     timeline: Timeline,
     position: int,
@@ -66,6 +74,7 @@ def block(
     volume_db: float,
     keys: str,
     lag: Lag | None = None,
+    making: str = "",
 ) -> list[str]:
     step = timeline.step_at(position)
     rate = timeline.sample_rate
@@ -80,6 +89,8 @@ def block(
     ]
     if lag is not None and lag.dropouts:
         lines.append(lag_line(lag, rate))
+    if making:
+        lines.append(making)
     if keys:
         lines.append(keys)
     return lines
@@ -96,6 +107,7 @@ class StatusView:
         self._shown: list[str] = []
         self._step: int | None = None  # none shown yet (the pre-roll is step 0)
         self._catch_ups = 0
+        self._held = False
 
     def update(
         self,
@@ -104,12 +116,16 @@ class StatusView:
         paused: bool,
         volume_db: float,
         lag: Lag | None = None,
+        making: tuple[int, int] | None = None,
+        held: bool = False,
     ) -> None:
+        """`making`: (made, to make) while speech is still made; `held`: waiting for it."""
+        said = making_line(making, held)
         if self.tty:
             # One screen row per line, or the cursor moves would miss wrapped rows.
             width = shutil.get_terminal_size().columns - 1
             lines = [line[:width] for line in block(timeline, position, paused, volume_db,
-                                                    self.keys_help, lag)]  # fmt: skip
+                                                    self.keys_help, lag, said)]  # fmt: skip
             if lines != self._shown:
                 up = f"\x1b[{len(self._shown)}F" if self._shown else ""
                 body = "".join(f"\x1b[2K{line}\n" for line in lines)
@@ -120,6 +136,9 @@ class StatusView:
         if lag is not None and lag.catch_ups != self._catch_ups:
             self._catch_ups = lag.catch_ups
             self._line(f"{lag_line(lag, timeline.sample_rate)}.")
+        if held != self._held:
+            self._held = held
+            self._line(f"{said}." if held else "Speech made: the session goes on.")
         step = timeline.step_at(position)
         if step.index != self._step:
             self._step = step.index

@@ -140,3 +140,23 @@ def settled(timeline: Timeline, needed: Order, known: Mapping[str, int]) -> int:
         if e.start >= timeline.massage_end and e.kind == "speech" and e.text not in known:
             return e.start
     return timeline.duration
+
+
+def needed_at(timeline: Timeline, need: Order) -> dict[str, int]:
+    """Each phrase's deadline: the sample where the part of `timeline` that is final stops
+    without it, read from a timeline compiled with guessed lengths (an estimate before start)."""
+    at: dict[str, int] = {}
+    said = [e for e in timeline.events if e.kind == "speech"]
+    for e in said:
+        if e.step == timeline.steps[0].index and e.text in need.pre_roll:
+            at.setdefault(e.text, e.start)
+    for text in need.massage:
+        at.setdefault(text, timeline.massage_start)
+    massage = timeline.massage_steps()
+    for k, texts in enumerate(need.steps):  # step k + 1's phrases settle step k
+        for text in texts:
+            at.setdefault(text, massage[max(k - 1, 0)].start)
+    for e in said:
+        if e.start >= timeline.massage_end:
+            at.setdefault(e.text, e.start)
+    return at
