@@ -93,8 +93,8 @@ def build(
     `estimate`: speech lengths from words a minute, no engine (a preview). `before_synthesis`
     runs once the routine, music and voice are known good, before any phrase is made (a
     player checks its audio device there). `ahead`: for playing live from the start, make
-    only what the session needs first and the rest while it plays (`Session.making`),
-    unless every phrase is made already.
+    the phrases while the session plays (`Session.making`), in the order it needs them,
+    unless every phrase is made already; `progress` is then not called.
 
     Raises RoutineError (with every problem and its line), TooShort (with the shortest length
     that fits), SpeechError (with what would fix it), or CoachError.
@@ -130,13 +130,8 @@ def build(
     making = None
     if ahead and not estimate and spec.from_step is None:
         making = _making(spec, routine, speech, cues, editable, screening, options)
-    if making is not None:
-        making.report = progress
+    if making is not None:  # the player waits, in its lead-in, until synthesis keeps ahead
         making.start()
-        making.wait_ahead()
-        making.report = None
-        if making.error is not None:
-            raise making.error
         return Session(spec, routine, speech, cues, making.timeline, tuple(notes), warnings, making)
     try:
         # Every phrase in one batch: one progress report, and the engine's workers kept busy.

@@ -54,7 +54,6 @@ def test_cold_play_starts_within_3_s_and_keeps_the_warm_timeline(pulse, tmp_path
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     capture = recorder.stop()
-    assert heard_at - launch <= 3.0, f"first sound {heard_at - launch:.2f} s after launch"
     assert "Stopped." in out
 
     # The warm run's timeline and sound, for the same options.
@@ -88,3 +87,5 @@ def test_cold_play_starts_within_3_s_and_keeps_the_warm_timeline(pulse, tmp_path
         if e["kind"] == "speech" and e["end_sample"] - first < window:
             end = origin + e["end_sample"]
             assert capture.loud_between(end - RATE // 5, end), e["text"]
+    # Checked last, so that a slow start on a loaded machine still shows all of the above.
+    assert heard_at - launch <= 3.0, f"first sound {heard_at - launch:.2f} s after launch"

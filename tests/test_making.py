@@ -140,12 +140,15 @@ def test_falling_behind_holds_at_a_step_boundary_then_goes_on_on_schedule(cold, 
     shift = late[0]
     assert shift >= RATE, "no hold at step 2's start"
     assert not capture.loud_between(origin + two.start, origin + two.start + shift - RATE // 100)
+    lags = [(s.sample, s.held, s.lag) for s in states]
     for e in shown:
         if e.start >= two.start:
-            assert min(abs(h - (origin + e.start + shift)) for h in heard) <= RATE // 50, e
+            assert min(abs(h - (origin + e.start + shift)) for h in heard) <= RATE // 50, (e, lags)
     # Nothing overlaps and nothing is cut: each phrase sounds to its end, then a pause.
     for e in timeline.speech():
         if e.end < until:
             at = origin + e.start + (shift if e.start >= two.start else 0)
             assert capture.loud_between(at + e.length - RATE // 5, at + e.length), e
-            assert not capture.loud_between(at + e.length + RATE // 20, at + e.length + RATE // 2)
+            assert not capture.loud_between(
+                at + e.length + RATE // 20, at + e.length + RATE // 2
+            ), (e, [(h - origin) / RATE for h in heard])

@@ -10,6 +10,7 @@ compiler's causality, which tests/test_arrival.py proves on every built-in.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,20 @@ MARGIN = 1.5
 # The speed estimate leaves out the first phrase, which carries the model's load (1.8 s of the
 # first step's 3.0 s with the neural voice), once this many more have come.
 STEADY = 2
+
+# The engine's workers are all forked once no fork came for this long (they come milliseconds
+# apart, all from one call).
+FORKED = 0.1
+_forks = 0  # forks of this process so far: the workers' start is seen, not guessed
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=_forked)
 
 Compile = Callable[[Mapping[str, int]], "tuple[Timeline, int]"]
 Update = Callable[[Timeline, int], None]
@@ -50,15 +65,15 @@ class Making:
         self.total = len(self.missing)
         self.done = 0
         self._compile = compile
-        self.timeline, self.settled = compile(self.known)
+        self.now = compile(self.known)  # (timeline, settled): swapped whole, read whole
         self.error: BaseException | None = None
         self.finished = threading.Event()
-        self.report: Callable[[int, int], None] | None = None  # a progress bar, while waited on
         self._arrived = threading.Condition()
         self._times: list[float] = []
         self._began = 0.0
         self._listeners: list[Update] = []
         self._stopped = False
+        self.ahead = threading.Event()  # set once playing can keep ahead of the synthesis
         if not self.missing:
             self.finished.set()
 
@@ -68,15 +83,29 @@ class Making:
         self._listeners.append(update)
 
     def start(self) -> None:
+        """Start making; return once the engine has forked its worker processes (the neural
+        voice's, in one burst) or made the first phrase. Forked while the player's threads
+        start (importing, opening the sound server), the workers hung: 0 of 76 made in 30 s."""
         if self.finished.is_set():
             return
         self._began = time.monotonic()
+        forks = seen = _forks
         threading.Thread(target=self._run, name="coach-making", daemon=True).start()
+        quiet_since = time.monotonic()
+        with self._arrived:
+            while not self._times and not self.finished.is_set():
+                if _forks != seen:
+                    seen, quiet_since = _forks, time.monotonic()
+                elif seen != forks and time.monotonic() - quiet_since >= FORKED:
+                    return
+                self._arrived.wait(0.01)
 
     def stop(self) -> None:
         """Make no more phrases (the session ended): the engine's workers stop after the
         phrase each is making, so leaving does not wait for the rest."""
-        self._stopped = True
+        with self._arrived:
+            self._stopped = True
+            self._arrived.notify_all()
 
     def _run(self) -> None:
         try:
@@ -92,7 +121,7 @@ class Making:
                 self.finished.set()
                 self._arrived.notify_all()
             for update in self._listeners:
-                update(self.timeline, self.settled)
+                update(*self.now)
 
     def _made(self, done: int, total: int) -> None:
         if self._stopped:
@@ -103,34 +132,49 @@ class Making:
             self.done = done
             self._times.append(time.monotonic())
             self._arrived.notify_all()
-        if self.report is not None:
-            self.report(done, total)
         self._advance(done == total)
 
     def _advance(self, last: bool) -> None:
         """Compile again when the settled part can grow; check that nothing settled moved."""
         # The settled part only grows when a whole group is made: mostly nothing to compile.
-        if not last and settled(self.timeline, self.order, self.known) == self.settled:
+        was, before = self.now
+        if not last and settled(was, self.order, self.known) == before:
             return
         timeline, until = self._compile(self.known)
-        old = [e for e in self.timeline.events if e.start < self.settled]
-        new = [e for e in timeline.events if e.start < self.settled]
-        if new != old or until < self.settled:
-            raise SettledMoved(f"a settled event moved before sample {self.settled}")
-        self.timeline, self.settled = timeline, until
+        old = [e for e in was.events if e.start < before]
+        new = [e for e in timeline.events if e.start < before]
+        if new != old or until < before:
+            raise SettledMoved(f"a settled event moved before sample {before}")
+        self.now = timeline, until
         for update in self._listeners:
             update(timeline, until)
 
     # -- before playing: can synthesis keep ahead? --------------------------------------------
     def wait_ahead(self, start: int = 0) -> None:
         """Return once playing from sample `start` can keep ahead of the synthesis at the speed
-        measured so far (or everything is made); `report` hears of each phrase meanwhile."""
+        measured so far (or everything is made, or the session ended), and set `ahead`."""
         with self._arrived:
-            while not self.finished.is_set():
+            while not self.finished.is_set() and not self._stopped:
                 wait = self.behind(start)
                 if wait <= 0:
-                    return
+                    break
                 self._arrived.wait(min(wait, 0.5) if math.isfinite(wait) else 0.5)
+        self.ahead.set()
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.now[0]
+
+    @property
+    def settled(self) -> int:
+        return self.now[1]
+
+    def playable(self) -> tuple[Timeline, int]:
+        """The timeline and where playing may go in it now: the settled sample, or, until
+        synthesis keeps ahead, the first sound (the lead-in plays meanwhile: a Bluetooth
+        device wakes up in it)."""
+        timeline, until = self.now
+        return timeline, until if self.ahead.is_set() else min(until, timeline.events[0].start)
 
     def behind(self, start: int = 0) -> float:
         """Seconds playing from `start` would run out of phrases, at the speed so far (inf
@@ -144,9 +188,10 @@ class Making:
         if len(self._times) > STEADY:
             rates.append((len(self._times) - 1) / max(now - self._times[0], 1e-3))
         per = 1 / max(rates)
-        deadlines = needed_at(self.timeline, self.order)
+        timeline = self.timeline
+        deadlines = needed_at(timeline, self.order)
         worst = -math.inf
         for k, text in enumerate(self.missing[self.done :], 1):
-            due = (deadlines.get(text, self.timeline.duration) - start) / SAMPLE_RATE
+            due = (deadlines.get(text, timeline.duration) - start) / SAMPLE_RATE
             worst = max(worst, k * per + MARGIN - due)
         return worst

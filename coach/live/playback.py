@@ -97,7 +97,8 @@ class Playback:
         out.fill(0.0)
         with self._cond:
             if not self.paused:
-                self._fall_behind(late)
+                if not self.held:  # silence while holding only holds a little longer
+                    self._fall_behind(late)
                 done = 0
                 while done < len(out) and self._queue:
                     head = self._queue[0]
@@ -204,6 +205,8 @@ class Playback:
         with self._cond:
             if self.error is not None:
                 return
+            if self.held:  # the clock stood still: waiting for the renderer now is no loss
+                self._sounding = False
             self.timeline, self.settled = timeline, settled
             reach = FADE if self.music is not None else 0
             self._gaps = Gaps(timeline, KEEP_GAP, reach)

@@ -126,6 +126,7 @@ class Player:
         self._changes: queue.SimpleQueue[tuple[float, State] | None] = queue.SimpleQueue()
         self._subscribers: list[_Subscriber] = []
         self._lock = threading.Lock()
+        self._growing = threading.Lock()
         self._state = self._latest = snapshot(timeline, start, "starting", 0.0, Lag())
         self._done = threading.Event()
         self._unavailable: tuple[str, ...] = ()
@@ -202,13 +203,16 @@ class Player:
                 making = self.making
                 playback = Playback(
                     self.timeline, clip, self._start, bed, wake=lambda: self._actions.put(_WAKE),
-                    settled=making.settled if making else None,
+                    settled=0 if making else None,  # (_grown sets how far, at once)
                 )  # fmt: skip
                 stack.callback(playback.close)
                 own = OwnSound(self.timeline, playback)
                 if making is not None:
                     making.subscribe(lambda timeline, until: self._grown(playback, own))
                     self._grown(playback, own)  # what arrived before the subscription
+                    threading.Thread(
+                        target=self._when_ahead, args=(playback, own), daemon=True
+                    ).start()
                 stack.callback(self.output.stop, False)
                 self.output.start(playback.fill)
                 # After the output: its guard on stderr also hides PortAudio's C-level noise
@@ -261,15 +265,22 @@ class Player:
         self.output.stop(drain=True)
         return "finished"
 
+    def _when_ahead(self, playback: Playback, own: OwnSound) -> None:
+        """Hold in the lead-in until the synthesis keeps ahead, then play on."""
+        self.making.wait_ahead(self._start)
+        self._grown(playback, own)
+
     def _grown(self, playback: Playback, own: OwnSound) -> None:
         """More of the timeline is final (on the synthesis thread): play on into it."""
         making = self.making
         if making.error is not None:
             playback.fail(making.error)
             return
-        self.timeline = making.timeline
-        playback.extend(making.timeline, making.settled)
-        own.update(making.timeline)
+        with self._growing:  # from two threads: the later look at the making goes in last
+            timeline, until = making.playable()
+            self.timeline = timeline
+            playback.extend(timeline, until)
+            own.update(timeline)
         self._actions.put(_WAKE)
 
     def _publish(self, playback: Playback, ending: str | None = None) -> None:

@@ -11,6 +11,8 @@ from typing import TextIO
 from coach.live.clock import Lag
 from coach.timeline import Timeline
 
+BAR = 20  # characters of the speech-making progress bar
+
 
 def time_left(samples: int, rate: int) -> str:
     """Time left as m:ss, rounded up: "0:01" until the very end, never "0:00" too early."""
@@ -60,11 +62,14 @@ def lag_summary(lag: Lag, rate: int) -> str:
 
 
 def making_line(making: tuple[int, int] | None, held: bool) -> str:
-    """How the speech still being made is coming on, and whether the session waits for it."""
-    if held:
-        made = f" ({making[0]} of {making[1]} made)" if making else ""
-        return f"HOLDING  waiting for speech{made}: the session goes on once it is made"
-    return f"making speech: {making[0]} of {making[1]}" if making else ""
+    """How the speech still being made is coming on (a bar), and whether the session holds
+    in silence for it."""
+    if making is None:
+        return "HOLDING  waiting for speech" if held else ""
+    done, total = making
+    filled = BAR * done // max(total, 1)
+    said = f"making speech: {done} of {total} [{'#' * filled}{'.' * (BAR - filled)}]"
+    return f"HOLDING  {said}, goes on once it is made" if held else said
 
 
 def block(
