@@ -30,7 +30,8 @@ from coach.timeline import Timeline
 
 if TYPE_CHECKING:  # loaded on the player's thread: `import coach.session` stays without numpy
     from coach.live.making import Making
-    from coach.live.playback import OwnSound, Playback
+    from coach.live.own_sound import OwnSound
+    from coach.live.playback import Playback
     from coach.sound.music import Music
     from coach.sound.render import ClipSource
 
@@ -192,7 +193,8 @@ class Player:
 
     # -- the player thread --------------------------------------------------------------------
     def _run(self) -> None:
-        from coach.live.playback import OwnSound, Playback
+        from coach.live.own_sound import OwnSound
+        from coach.live.playback import Playback
 
         error = None
         try:
@@ -253,7 +255,7 @@ class Player:
                 playback.act(action.name)
                 own.acted(action.name)
                 if action.acknowledge:
-                    from coach.live.playback import ACK
+                    from coach.live.own_sound import ACK
 
                     own.hold(playback.mix_in(ACK))
             if not self.output.alive():

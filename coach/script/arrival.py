@@ -18,6 +18,7 @@ it, whatever the phrases still missing turn out to be. What makes that so:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -124,9 +125,10 @@ def compile_known(
 
 def settled(timeline: Timeline, needed: Order, known: Mapping[str, int]) -> int:
     """The sample before which `timeline`, compiled from `known` lengths, is final."""
-    first = timeline.steps[0].index
     for e in timeline.events:  # the pre-roll: up to its first line not made yet
-        if e.step == first and e.kind == "speech" and e.text not in known:
+        if e.start >= timeline.massage_start:
+            break
+        if e.kind == "speech" and e.text not in known:
             return e.start
     if any(t not in known for t in needed.massage):
         return timeline.massage_start
@@ -136,10 +138,11 @@ def settled(timeline: Timeline, needed: Order, known: Mapping[str, int]) -> int:
     massage = timeline.massage_steps()
     if ready < len(massage):  # steps before the last one made are final
         return massage[max(ready - 1, 0)].start
-    for e in timeline.events:  # the aftercare
-        if e.start >= timeline.massage_end and e.kind == "speech" and e.text not in known:
-            return e.start
-    return timeline.duration
+    after = itertools.takewhile(
+        lambda e: e.start >= timeline.massage_end, reversed(timeline.events)
+    )
+    missing = [e.start for e in after if e.kind == "speech" and e.text not in known]
+    return min(missing, default=timeline.duration)  # the aftercare: to its first line not made
 
 
 def needed_at(timeline: Timeline, need: Order) -> dict[str, int]:

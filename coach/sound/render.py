@@ -175,6 +175,8 @@ def expected(sounds: Sounds) -> Sounds:
     """Sounds at the clip loudness the voice's last calibration of a whole guide found (at this
     rate, target and ceiling), for a session that starts before its every phrase is made;
     DEFAULT_LIFT when the voice was never calibrated."""
+    import coach.sound.loudness  # noqa: F401  in the lead-in, not after the first phrase: 0.1 s
+
     try:
         lift = float(_lift_path(sounds).read_text())
     except (OSError, ValueError):
