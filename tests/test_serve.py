@@ -296,14 +296,14 @@ def test_a_cold_routine_plays_at_once_and_the_page_hears_the_speech_still_being_
             line = events.readline().decode()
             if line.startswith("data: ") and '"status"' in line:
                 states.append(json.loads(line[6:]))
-                if states[-1]["status"] == "playing" and states[-1]["making"] is None:
+                if states[-1]["status"] == "playing" and states[-1].get("making") is None:
                     break
         connection.close()
         server.request("/api/control/stop", {})
     finally:
         server.stop()
         sound.stop()
-    made = [s["making"] for s in states if s["making"] and s["status"] == "playing"]
+    made = [s["making"] for s in states if s.get("making") and s["status"] == "playing"]
     assert made, states[:3]
     assert all(k < n for k, n in made) and [k for k, _ in made] == sorted(k for k, _ in made)
     assert states[-1]["status"] == "playing" and states[-1]["making"] is None
