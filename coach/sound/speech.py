@@ -138,8 +138,8 @@ class CachedSpeech:
                 missing.append(text)
             else:
                 found[text] = len(pcm) // 2
-        for _ in self._make_all(missing):
-            pass
+        for text, pcm in self._make_all(missing):
+            found[text] = len(pcm) // 2
         return {text: found[text] for text in texts}
 
     def made(self, texts: Iterable[str]) -> dict[str, int]:
@@ -172,7 +172,6 @@ class CachedSpeech:
             if not store_clip(self.cache_path(text), pcm):
                 self._uncached[text] = pcm
             self.synthesized += 1
-            self._lengths[text] = len(pcm) // 2  # before progress: the length is known now
             if self.progress:
                 self.progress(done, len(texts))
             yield text, pcm
