@@ -30,6 +30,7 @@ from coach.sound import DEFAULT_LOUDNESS
 from coach.timeline import Timeline
 
 if TYPE_CHECKING:  # loaded where used: a warm preview builds without numpy (55 ms to load)
+    from coach.live.making import Making
     from coach.sound.render import ClipSource, Sounds
 
 __all__ = ["PASTED", "LiveSession", "Session", "SessionSpec", "State", "build", "sounds"]
@@ -76,6 +77,9 @@ class Session:
     timeline: Timeline
     notes: tuple[str, ...] = ()
     warnings: tuple = ()
+    # The phrases still being made when built `ahead` (coach.live.making); `timeline` is then
+    # final only up to `making.settled`, and grows as they arrive.
+    making: Making | None = None
 
 
 def build(
@@ -85,13 +89,16 @@ def build(
     preferred_voice: str | None = None,
     estimate: bool = False,
     before_synthesis: Callable[[], None] | None = None,
+    ahead: bool = False,
 ) -> Session:
     """The session `spec` asks for. `progress(done, total)` hears of each phrase synthesized
     (tens of seconds on a cold cache). `preferred_voice`: the user's default voice, used when
     neither the spec nor the routine names one and it speaks the routine's language.
     `estimate`: speech lengths from words a minute, no engine (a preview). `before_synthesis`
     runs once the routine, music and voice are known good, before any phrase is made (a
-    player checks its audio device there).
+    player checks its audio device there). `ahead`: for playing live from the start, make
+    the phrases while the session plays (`Session.making`), in the order it needs them,
+    unless every phrase is made already; `progress` is then not called.
 
     Raises RoutineError (with every problem and its line), TooShort (with the shortest length
     that fits), SpeechError (with what would fix it), or CoachError.
@@ -124,16 +131,23 @@ def build(
     screening = routine.coaching.safety_notice and spec.safety
     if before_synthesis:
         before_synthesis()
+    seed = spec.seed if spec.seed is not None else int(date.today().strftime("%Y%m%d"))
+    options = dict(options, seed=seed)
+    making = None
+    if ahead and not estimate and spec.from_step is None:
+        making = _making(spec, routine, speech, cues, editable, screening, options)
+    if making is not None:  # the player waits, in its lead-in, until synthesis keeps ahead
+        making.start()
+        return Session(spec, routine, speech, cues, making.timeline, tuple(notes), warnings, making)
     try:
         # Every phrase in one batch: one progress report, and the engine's workers kept busy.
-        seed = spec.seed if spec.seed is not None else int(date.today().strftime("%Y%m%d"))
         texts = [
             *compiler.phrases(routine, spec.minutes, seed),
             *framing.phrases(routine, screening),
         ]
         speech.lengths(texts)
         timeline = compile_routine(
-            routine, speech, cues, minutes=spec.minutes, editable=editable, seed=seed, **options
+            routine, speech, cues, minutes=spec.minutes, editable=editable, **options
         )
         timeline = framing.frame(timeline, routine, speech, screening=screening)
     except RoutineError as e:
@@ -142,6 +156,31 @@ def build(
         shortest = shortest_minutes(routine, speech, cues, **options)
         raise TooShort(e.problems, routine.name, spec.minutes, shortest) from None
     return Session(spec, routine, speech, cues, timeline, tuple(notes), warnings)
+
+
+def _making(spec, routine, speech, cues, editable, screening, options) -> Making | None:
+    """The phrases to make while the session plays, or None when all are made already or the
+    guessed lengths do not fit (the whole build then says why, as without `ahead`)."""
+    from coach.live.making import Making
+    from coach.script.arrival import compile_known, order
+    from coach.sound.speech import Estimate
+
+    rate = spec.rate or routine.rate
+    guess = Estimate(rate) if rate else Estimate()
+
+    def compile(known):
+        return compile_known(
+            routine, known, guess, speech, cues, minutes=spec.minutes, screening=screening,
+            editable=editable, **options,
+        )  # fmt: skip
+
+    need = order(routine, spec.minutes, screening, options["seed"])
+    if len(speech.made(need.texts())) == len(need.texts()):  # warm: built as ever
+        return None
+    try:
+        return Making(speech, need, compile)
+    except RoutineError:
+        return None
 
 
 def _language_notes(routine: Routine) -> list[str]:
@@ -211,15 +250,18 @@ def sounds(session: Session, ceiling_dbtp: float | None = None) -> Sounds:
     """The session's clips at the spec's loudness, calibrated so the whole guide measures it
     (as `export` writes it: WAV and FLAC hold these very samples; lossy formats pass a lower
     `ceiling_dbtp` for their codecs; None: CEILING_DBTP), with room left under the ceiling
-    for the music's peaks. The calibration is measured once, then cached."""
+    for the music's peaks. The calibration is measured once, then cached. A session still
+    making its phrases cannot be measured whole: it gets the voice's level (`expected`)."""
     from coach.sound.music import speech_ceiling
-    from coach.sound.render import CEILING_DBTP, Sounds, calibrated
+    from coach.sound.render import CEILING_DBTP, Sounds, calibrated, expected
 
     if ceiling_dbtp is None:
         ceiling_dbtp = CEILING_DBTP
     if session.spec.music is not None:
         ceiling_dbtp = speech_ceiling(ceiling_dbtp, _bed(session.spec)[1])
     made = Sounds(session.speech, session.cues, session.spec.level, ceiling_dbtp)
+    if session.making is not None:  # the whole guide is not made yet: the voice's level
+        return expected(made)
     return calibrated(session.timeline, made)
 
 
@@ -248,8 +290,9 @@ class LiveSession(Player):
         self._sounds = sounds
         begin = step_start(session.timeline, session.spec.from_step)
         super().__init__(
-            session.timeline, self._clips, start=begin, output=output, controls=controls
-        )
+            session.timeline, self._clips, start=begin, output=output, controls=controls,
+            making=session.making,
+        )  # fmt: skip
 
     def _clips(self):
         """Made on the player's thread: a calibration may take a while the first time."""

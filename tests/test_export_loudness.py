@@ -122,3 +122,31 @@ def test_a_target_louder_than_any_format_holds_is_refused_in_one_line(folder, tm
         "format: -16 LUFS is the loudest that does\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_an_export_after_a_session_made_ahead_measures_what_a_cold_export_does(
+    tmp_path, monkeypatch
+):
+    """Playing a routine while its phrases are made (the voice's level, not the guide's) leaves
+    the export's whole-guide measurement as it was: cold, then warm, within 0.1 LU."""
+    from coach.session import SessionSpec, build, sounds
+
+    routine = tmp_path / "guide.toml"
+    routine.write_text(GUIDE)
+    found = []
+    for name, ahead in (("plain", False), ("ahead", True)):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / name))
+        if ahead:  # what `coach play` does on an empty cache, to the end of the synthesis
+            spec = SessionSpec(str(routine), voice="en-us", safety=False)
+            session = build(spec, ahead=True)
+            assert session.making is not None and session.making.finished.wait(60)
+            assert sounds(session).loudness != spec.level  # the voice's lift, not measured
+        for run in ("cold", "warm"):
+            out = tmp_path / f"{name}-{run}.wav"
+            done = coach("export", str(routine), "-o", str(out), *OPTIONS)
+            assert done.returncode == 0, done.stderr
+            found.append(ebur128(out)[0])
+    plain_cold, plain_warm, ahead_cold, ahead_warm = found
+    assert abs(plain_warm - plain_cold) <= 0.1
+    assert abs(ahead_cold - plain_cold) <= 0.1 and abs(ahead_warm - plain_cold) <= 0.1

@@ -23,7 +23,7 @@ from tones import CUE_HZ, step_hz
 from voice_session import voice_timeline
 
 from coach.live.listen import COMMANDS, Hearing, Recognizer
-from coach.live.playback import ACK
+from coach.live.own_sound import ACK
 
 SESSION = str(Path(__file__).with_name("voice_session.py"))
 MS = RATE // 1000

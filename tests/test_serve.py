@@ -265,3 +265,45 @@ def test_a_cold_synthesis_reports_its_progress_on_the_event_stream(local):
     connection.close()
     assert seen and seen[-1]["done"] == seen[-1]["total"] >= 3
     assert [p["done"] for p in seen] == sorted(p["done"] for p in seen)
+
+
+@pytest.mark.realtime
+def test_a_cold_routine_plays_at_once_and_the_page_hears_the_speech_still_being_made():
+    """Play on an empty cache starts while the rest of the speech is made: the state the page
+    draws carries "making" [made, to make], growing, and then none once all is made."""
+    from pulse import PulseServer
+
+    sound = PulseServer().start()
+    rng = random.Random(time.time_ns())
+    say = lambda: " ".join(  # noqa: E731
+        "".join(rng.choice("aeioulmnrst") for _ in range(5)) for _ in range(4)
+    )
+    steps = "".join(
+        f'[[steps]]\ntechnique = "effleurage"\narea = "back"\nduration = 40\n'
+        f'say = "{". ".join(say() for _ in range(10))}."\n\n'
+        for _ in range(30)
+    )  # 300 phrases no earlier run has said: seconds of work for espeak-ng
+    server = Server(env=sound.env)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", "/api/events")
+        events = connection.getresponse()
+        status, data = server.request("/api/play", {"text": f'title = "Cold"\n\n{steps}'})
+        assert status == 200, data
+        states = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = events.readline().decode()
+            if line.startswith("data: ") and '"status"' in line:
+                states.append(json.loads(line[6:]))
+                if states[-1]["status"] == "playing" and states[-1].get("making") is None:
+                    break
+        connection.close()
+        server.request("/api/control/stop", {})
+    finally:
+        server.stop()
+        sound.stop()
+    made = [s["making"] for s in states if s.get("making") and s["status"] == "playing"]
+    assert made, states[:3]
+    assert all(k < n for k, n in made) and [k for k, _ in made] == sorted(k for k, _ in made)
+    assert states[-1]["status"] == "playing" and states[-1]["making"] is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from coach.live.clock import Lag
-from coach.live.status import StatusView, block, lag_summary
+from coach.live.status import StatusView, block, lag_summary, making_line
 from coach.timeline import SAMPLE_RATE as S
 from coach.timeline import StepSpan, Timeline
 
@@ -66,3 +66,29 @@ def test_a_log_gets_a_line_per_catch_up():
         " (1 dropout, 1.00 s caught up)"
     )
     assert lag_summary(Lag(), S) == ""
+
+
+def test_the_block_shows_speech_still_being_made_and_a_hold_for_it():
+    made = making_line((12, 80), held=False)
+    assert made == "making speech: 12 of 80 [###.................]"
+    assert block(TIMELINE, 0, False, 0, "q quit", None, made)[-2:] == [made, "q quit"]
+    held = making_line((79, 80), held=True)
+    assert (
+        held == "HOLDING  making speech: 79 of 80 [###################.], goes on once it is made"
+    )
+    assert making_line(None, held=False) == ""
+
+
+def test_a_log_says_when_the_session_holds_for_speech_and_goes_on():
+    out = io.StringIO()
+    view = StatusView(out)
+    view.update(TIMELINE, 0, False, 0, Lag(), (3, 9), False)
+    view.update(TIMELINE, 60 * S, False, 0, Lag(), (5, 9), True)
+    view.update(TIMELINE, 60 * S, False, 0, Lag(), (6, 9), True)  # still holding: no new line
+    view.update(TIMELINE, 61 * S, False, 0, Lag(), None, False)
+    lines = out.getvalue().splitlines()
+    assert lines[-3:] == [
+        "HOLDING  making speech: 5 of 9 [###########.........], goes on once it is made.",
+        "Step 2 of 3: Applying oil, whole back (oil). 1:30 left. Next: Still hands (whole back)",
+        "Speech made: the session goes on.",
+    ]

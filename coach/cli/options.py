@@ -128,10 +128,12 @@ def build_session(
     estimate: bool = False,
     can_estimate: bool = False,
     before_synthesis: Callable[[], None] | None = None,
+    ahead: bool = False,
 ) -> Session:
     """`coach.session.build` with the command line around it: $COACH_VOICE, a progress bar on
     a terminal, notes shown, and errors worded with the options that fix them
-    (`can_estimate`: the command has --estimate, so a speech failure may suggest it)."""
+    (`can_estimate`: the command has --estimate, so a speech failure may suggest it; `ahead`:
+    play may start before every phrase is made)."""
     from coach.session import build
 
     bar = _SynthesisBar() if sys.stderr.isatty() else None
@@ -142,6 +144,7 @@ def build_session(
             preferred_voice=os.environ.get("COACH_VOICE") or None,
             estimate=estimate,
             before_synthesis=before_synthesis,
+            ahead=ahead,
         )
     except SpeechError as e:
         raise CoachError(_speech_hint(e, can_estimate)) from None
@@ -151,6 +154,9 @@ def build_session(
         else:
             hint = f"{e.routine} needs more time at this voice and rate: try --minutes "
         raise RoutineError(e.problems, hint + str(e.shortest_minutes)) from None
+    finally:
+        if bar is not None:  # built ahead, the rest is made while playing: the status says it
+            bar.close()
     for note in session.notes:
         click.echo(f"coach: {note}", err=True)
     return session
@@ -187,5 +193,9 @@ class _SynthesisBar:
             self.bar.__enter__()
         self.bar.update(1)
         if done == total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None

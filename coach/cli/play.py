@@ -92,7 +92,7 @@ def play(routine, from_step, no_keys, keys_spec, listen, music, **options):
     try:
         # The device is checked once the routine, music and voice are good, before any
         # synthesis (tens of seconds on a cold cache).
-        session = build_session(spec, before_synthesis=output.check)
+        session = build_session(spec, before_synthesis=output.check, ahead=True)
         warn(session)
         controls = [Keyboard(keymap, enabled=not no_keys)]
         if listener:
@@ -144,7 +144,6 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
     from coach.live.playback import resume_step
     from coach.live.status import StatusView, lag_summary
 
-    timeline = live.timeline
     view = StatusView(sys.stdout if out is None else out, keys)
     said: list[str] = []
 
@@ -152,10 +151,12 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
         for line in state.unavailable[len(said) :]:  # a control left out (no microphone)
             view.say(line)
             said.append(line)
-        view.update(timeline, state.sample, state.status == "paused", state.volume_db, state.lag)
+        # live.timeline: it grows while the rest of the speech is made
+        view.update(live.timeline, state.sample, state.status == "paused", state.volume_db,
+                    state.lag, state.making, state.held)  # fmt: skip
 
     def hint() -> str:
-        step = resume_step(timeline, live.state.sample)
+        step = resume_step(live.timeline, live.state.sample)
         return f"To resume: {resume}" + ("" if step is None else f" --from-step {step}")
 
     live.subscribe(show, every=REDRAW)
@@ -184,7 +185,7 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
             raise CoachError(f"{state.error}. {hint()}")
         raise state.error
     if ended == "finished":
-        view.say(f"Session complete.{lag_summary(state.lag, timeline.sample_rate)}")
+        view.say(f"Session complete.{lag_summary(state.lag, live.timeline.sample_rate)}")
     else:
         view.say(f"Stopped. {hint()}")
     return code

@@ -9,11 +9,8 @@ stops the clock; seeking drops the queue and restarts the renderer at the new sa
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
-import itertools
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -56,8 +53,12 @@ class Playback:
         start: int = 0,
         music: Music | None = None,
         wake: Callable[[], None] | None = None,
+        settled: int | None = None,
     ) -> None:
         self.timeline = timeline
+        # Rendered and played only up to here while the rest of its phrases are made
+        # (coach.live.making): the session holds there in silence, as a pause would.
+        self.settled = timeline.duration if settled is None else settled
         self.clip = clip
         self.music = music  # looped under everything; a seek simply carries on with it
         self.position = start  # the next timeline sample to hand to the device
@@ -93,7 +94,8 @@ class Playback:
         out.fill(0.0)
         with self._cond:
             if not self.paused:
-                self._fall_behind(late)
+                if not self.held:  # silence while holding only holds a little longer
+                    self._fall_behind(late)
                 done = 0
                 while done < len(out) and self._queue:
                     head = self._queue[0]
@@ -118,9 +120,9 @@ class Playback:
                     done += take
                     self._advance(take)
                 self._sounding = self._sounding or done > 0
-                if self._fed_all and not self._queue:
+                if self._fed_all and not self._queue and self.settled >= self.timeline.duration:
                     self.finished.set()
-                elif done < len(out):  # the renderer fell behind: the device gets silence
+                elif done < len(out) and not self.held:  # the renderer fell behind
                     self._fall_behind(len(out) - done)
                 self._step_began()
             if self._overlay is not None:
@@ -183,6 +185,35 @@ class Playback:
         with self._cond:
             return self._lag
 
+    @property
+    def held(self) -> bool:
+        """Waiting at the settled sample for the phrases after it: the clock stands still."""
+        return self.position >= self.settled < self.timeline.duration
+
+    def fail(self, error: BaseException) -> None:
+        """End the session with `error` (the phrases still missing could not be made)."""
+        with self._cond:
+            self.error = self.error or error
+            self.finished.set()
+
+    def extend(self, timeline: Timeline, settled: int) -> None:
+        """A timeline that is final up to `settled`, the same as the one playing before its
+        settled sample: rendering goes on from what is queued, with the new events."""
+        with self._cond:
+            if self.error is not None:
+                return
+            if self.held:  # the clock stood still: waiting for the renderer now is no loss
+                self._sounding = False
+            self.timeline, self.settled = timeline, settled
+            reach = FADE if self.music is not None else 0
+            self._gaps = Gaps(timeline, KEEP_GAP, reach)
+            self._pause = Gaps(timeline, 0, reach)
+            self._step_end = timeline.step_at(self.position).end
+            self._generation += 1
+            self._feed_from = self.position + self._queued
+            self._fed_all = False
+            self._cond.notify_all()
+
     # -- feeder thread ------------------------------------------------------------------
     def _feed(self) -> None:
         try:
@@ -193,7 +224,8 @@ class Playback:
                     if self._closed:
                         return
                     generation, start = self._generation, self._feed_from
-                blocks = render(self.timeline, self.clip, start, music=self.music)
+                    timeline, end = self.timeline, self.settled
+                blocks = render(timeline, self.clip, start, end, music=self.music)
                 for block in blocks:
                     with self._cond:
                         while (
@@ -332,51 +364,3 @@ def resume_step(timeline: Timeline, position: int) -> int | None:
         return None
     massage = timeline.massage_steps()
     return min(timeline.step_at(position), massage[-1], key=lambda s: s.start).index
-
-
-# The acknowledgement of a spoken command: a soft 80 ms blip at 1 kHz, -26 dBFS, faded at
-# both ends so it cannot click.
-def _blip(hz: float = 1000.0, length: int = SAMPLE_RATE * 8 // 100) -> np.ndarray:
-    t = np.arange(length) / SAMPLE_RATE
-    fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
-    return (10 ** (-26 / 20) * np.sin(2 * np.pi * hz * t) * fade).astype(np.float32)
-
-
-ACK = _blip()
-
-
-class OwnSound:
-    """When the coach's own sound is in the room, for a microphone to discount (half-duplex).
-
-    From the timeline: every event but the rhythm ticks (a tick every second would leave no
-    gap to speak in, and a tick is no word), plus whatever was mixed in outside time (a
-    repeat, an acknowledgement), while the clock runs. `playback.position` runs ahead of the
-    speaker by the device buffer; the listener adds its own margin for that and the room.
-    """
-
-    def __init__(self, timeline: Timeline, playback: Playback) -> None:
-        self.timeline = timeline
-        self.playback = playback
-        spans = sorted((e.start, e.end) for e in timeline.events if e.role != "tick")
-        self._starts = [a for a, _ in spans]
-        # The furthest end among spans starting at or before each one: overlaps merge.
-        self._reach = list(itertools.accumulate((b for _, b in spans), max))
-        self._until = 0.0  # monotonic time until which an overlay sounds
-
-    def sounding(self) -> bool:
-        if time.monotonic() < self._until:
-            return True
-        if self.playback.paused:
-            return False
-        i = bisect.bisect_right(self._starts, self.playback.position) - 1
-        return i >= 0 and self._reach[i] > self.playback.position
-
-    def hold(self, samples: int) -> None:
-        """Something `samples` long was mixed in just now."""
-        self._until = max(self._until, time.monotonic() + samples / SAMPLE_RATE)
-
-    def acted(self, action: str) -> None:
-        if action == "repeat":
-            said = instruction(self.timeline, self.timeline.step_at(self.playback.position).index)
-            if said:
-                self.hold(max(e.end for e in said) - said[0].start)

@@ -29,7 +29,9 @@ from coach.live.output import Output, SoundDeviceOutput
 from coach.timeline import Timeline
 
 if TYPE_CHECKING:  # loaded on the player's thread: `import coach.session` stays without numpy
-    from coach.live.playback import OwnSound, Playback
+    from coach.live.making import Making
+    from coach.live.own_sound import OwnSound
+    from coach.live.playback import Playback
     from coach.sound.music import Music
     from coach.sound.render import ClipSource
 
@@ -60,13 +62,15 @@ class State:
     lag: Lag = dataclasses.field(default_factory=Lag)  # keeping to the device clock, samples
     error: BaseException | None = None  # what failed, when status is "failed"
     unavailable: tuple[str, ...] = ()  # controls left out, each with why (no microphone)
+    making: tuple[int, int] | None = None  # (made, to make) while phrases are still made
+    held: bool = False  # waiting in silence at a step boundary for the phrases after it
 
     @property
     def key(self) -> tuple:
         """What a subscriber hears about: all but the clock running on."""
         lag = self.lag
         return (self.status, self.step, self.volume_db, lag.dropouts, lag.catch_ups,
-                lag.behind > 0, self.unavailable)  # fmt: skip
+                lag.behind > 0, self.unavailable, self.making, self.held)  # fmt: skip
 
 
 def snapshot(timeline: Timeline, sample: int, status: str, volume_db: float, lag: Lag) -> State:
@@ -98,7 +102,8 @@ class Player:
 
     `prepare()` runs on the player's thread before the output starts and returns the clip
     source and the music bed (or None), which is closed at the end: making them may take a
-    while (a loudness calibration), and `start()` returns at once.
+    while (a loudness calibration), and `start()` returns at once. `making`: the phrases
+    still being made (coach.live.making); the timeline grows as they arrive.
     """
 
     def __init__(
@@ -109,8 +114,10 @@ class Player:
         start: int = 0,
         output: Output | None = None,
         controls: Sequence[Control] = (),
+        making: Making | None = None,
     ) -> None:
         self.timeline = timeline
+        self.making = making
         self.output = SoundDeviceOutput() if output is None else output
         self.controls = tuple(controls)
         self._prepare = prepare
@@ -120,6 +127,7 @@ class Player:
         self._changes: queue.SimpleQueue[tuple[float, State] | None] = queue.SimpleQueue()
         self._subscribers: list[_Subscriber] = []
         self._lock = threading.Lock()
+        self._growing = threading.Lock()
         self._state = self._latest = snapshot(timeline, start, "starting", 0.0, Lag())
         self._done = threading.Event()
         self._unavailable: tuple[str, ...] = ()
@@ -185,7 +193,8 @@ class Player:
 
     # -- the player thread --------------------------------------------------------------------
     def _run(self) -> None:
-        from coach.live.playback import OwnSound, Playback
+        from coach.live.own_sound import OwnSound
+        from coach.live.playback import Playback
 
         error = None
         try:
@@ -193,11 +202,19 @@ class Player:
                 clip, bed = self._prepare()
                 if bed is not None:
                     stack.enter_context(bed)
+                making = self.making
                 playback = Playback(
-                    self.timeline, clip, self._start, bed, wake=lambda: self._actions.put(_WAKE)
-                )
+                    self.timeline, clip, self._start, bed, wake=lambda: self._actions.put(_WAKE),
+                    settled=0 if making else None,  # (_grown sets how far, at once)
+                )  # fmt: skip
                 stack.callback(playback.close)
                 own = OwnSound(self.timeline, playback)
+                if making is not None:
+                    making.subscribe(lambda timeline, until: self._grown(playback, own))
+                    self._grown(playback, own)  # what arrived before the subscription
+                    threading.Thread(
+                        target=self._when_ahead, args=(playback, own), daemon=True
+                    ).start()
                 stack.callback(self.output.stop, False)
                 self.output.start(playback.fill)
                 # After the output: its guard on stderr also hides PortAudio's C-level noise
@@ -216,6 +233,8 @@ class Player:
         except BaseException as exc:  # the state carries it to the front end
             error = exc
         finally:
+            if self.making is not None:
+                self.making.stop()
             error = error or self._failure
             if error is not None:
                 state = dataclasses.replace(self._latest, status="failed", error=error)
@@ -236,7 +255,7 @@ class Player:
                 playback.act(action.name)
                 own.acted(action.name)
                 if action.acknowledge:
-                    from coach.live.playback import ACK
+                    from coach.live.own_sound import ACK
 
                     own.hold(playback.mix_in(ACK))
             if not self.output.alive():
@@ -248,6 +267,24 @@ class Player:
         self.output.stop(drain=True)
         return "finished"
 
+    def _when_ahead(self, playback: Playback, own: OwnSound) -> None:
+        """Hold in the lead-in until the synthesis keeps ahead, then play on."""
+        self.making.wait_ahead(self._start)
+        self._grown(playback, own)
+
+    def _grown(self, playback: Playback, own: OwnSound) -> None:
+        """More of the timeline is final (on the synthesis thread): play on into it."""
+        making = self.making
+        if making.error is not None:
+            playback.fail(making.error)
+            return
+        with self._growing:  # from two threads: the later look at the making goes in last
+            timeline, until = making.playable()
+            self.timeline = timeline
+            playback.extend(timeline, until)
+            own.update(timeline)
+        self._actions.put(_WAKE)
+
     def _publish(self, playback: Playback, ending: str | None = None) -> None:
         """The state now, for `state` and the dispatcher."""
         if ending == "finished":
@@ -256,7 +293,11 @@ class Player:
             sample = min(playback.position, self.timeline.duration)
         status = ending or ("paused" if playback.paused else "playing")
         state = snapshot(self.timeline, sample, status, playback.volume_db, playback.lag())
-        state = dataclasses.replace(state, unavailable=self._unavailable)
+        making = self.making
+        made = (making.done, making.total) if making and making.done < making.total else None
+        state = dataclasses.replace(
+            state, unavailable=self._unavailable, making=made, held=playback.held and not ending
+        )
         self._latest = state
         # What was handed over is heard later; at the end the sound is over (stopped at once,
         # or played out).

@@ -11,6 +11,8 @@ from typing import TextIO
 from coach.live.clock import Lag
 from coach.timeline import Timeline
 
+BAR = 20  # characters of the speech-making progress bar
+
 
 def time_left(samples: int, rate: int) -> str:
     """Time left as m:ss, rounded up: "0:01" until the very end, never "0:00" too early."""
@@ -59,6 +61,17 @@ def lag_summary(lag: Lag, rate: int) -> str:
     return f" ({dropouts(lag.dropouts)}, {lag.caught_up / rate:.2f} s caught up)"
 
 
+def making_line(making: tuple[int, int] | None, held: bool) -> str:
+    """How the speech still being made is coming on (a bar), and whether the session holds
+    in silence for it."""
+    if making is None:
+        return "HOLDING  waiting for speech" if held else ""
+    done, total = making
+    filled = BAR * done // max(total, 1)
+    said = f"making speech: {done} of {total} [{'#' * filled}{'.' * (BAR - filled)}]"
+    return f"HOLDING  {said}, goes on once it is made" if held else said
+
+
 def block(
     timeline: Timeline,
     position: int,
@@ -66,6 +79,7 @@ def block(
     volume_db: float,
     keys: str,
     lag: Lag | None = None,
+    making: str = "",
 ) -> list[str]:
     step = timeline.step_at(position)
     rate = timeline.sample_rate
@@ -80,6 +94,8 @@ def block(
     ]
     if lag is not None and lag.dropouts:
         lines.append(lag_line(lag, rate))
+    if making:
+        lines.append(making)
     if keys:
         lines.append(keys)
     return lines
@@ -96,6 +112,7 @@ class StatusView:
         self._shown: list[str] = []
         self._step: int | None = None  # none shown yet (the pre-roll is step 0)
         self._catch_ups = 0
+        self._held = False
 
     def update(
         self,
@@ -104,12 +121,16 @@ class StatusView:
         paused: bool,
         volume_db: float,
         lag: Lag | None = None,
+        making: tuple[int, int] | None = None,
+        held: bool = False,
     ) -> None:
+        """`making`: (made, to make) while speech is still made; `held`: waiting for it."""
+        said = making_line(making, held)
         if self.tty:
             # One screen row per line, or the cursor moves would miss wrapped rows.
             width = shutil.get_terminal_size().columns - 1
             lines = [line[:width] for line in block(timeline, position, paused, volume_db,
-                                                    self.keys_help, lag)]  # fmt: skip
+                                                    self.keys_help, lag, said)]  # fmt: skip
             if lines != self._shown:
                 up = f"\x1b[{len(self._shown)}F" if self._shown else ""
                 body = "".join(f"\x1b[2K{line}\n" for line in lines)
@@ -120,6 +141,9 @@ class StatusView:
         if lag is not None and lag.catch_ups != self._catch_ups:
             self._catch_ups = lag.catch_ups
             self._line(f"{lag_line(lag, timeline.sample_rate)}.")
+        if held != self._held:
+            self._held = held
+            self._line(f"{said}." if held else "Speech made: the session goes on.")
         step = timeline.step_at(position)
         if step.index != self._step:
             self._step = step.index

@@ -142,7 +142,8 @@ class CoachLines:
         self.put(group, at, want, what)
 
     def spot(self, group, want: int, early=False, must=False, late=LATE) -> int | None:
-        """The first gap from `want` on (`early`: or the nearest before, if closer).
+        """The first gap from `want` on (`early`: or the nearest before it in the step that
+        leads up to `want`, if closer).
 
         A line that would land more than `late` after its time has no spot, unless it `must`
         be said: then it takes the first gap there is. Speech keeps COACH_CLEAR from other
@@ -153,9 +154,14 @@ class CoachLines:
         hi = self.duration if must else min(self.duration, want + late + layout.span(group))
         at = layout.earliest(group, want, hi, pad=pad)
         if early:
-            lo = max(0, want - late)
+            # Only within the step that leads up to `want`, so that where a step's sounds go
+            # depends on that step and the next alone: a session can play a step once the
+            # next one's phrases are made (coach/script/arrival.py), exactly as warm.
+            step = self.spans[layout.step_of(max(want - 1, 0)) - 1]
+            lo = max(0, want - late, step.start)
             before = layout.latest(group, want + layout.span(group), lo, pad=pad)
-            if before is not None and (at is None or want - before < at - want):
+            near = layout.earliest(group, want, min(hi, step.end), pad=pad)
+            if before is not None and (near is None or want - before < near - want):
                 at = before
         return at
 

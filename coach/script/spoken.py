@@ -189,17 +189,25 @@ class Words:
         short = PACE.get(technique.name) if again else None
         return tuple(sentences(short or technique.tempo))
 
+    def step_texts(self, i: int) -> list[str]:
+        """What step `i` may say: its title, own words, place, heads-up, reminders, pressure,
+        tempo and cautions."""
+        step = self.routine.steps[i]
+        technique = self.routine.techniques[step.technique]
+        texts = [self.title(step), *sentences(step.say), self.places[i]]
+        texts += [self.heads_up(step.title)] if i else []
+        texts += [r.say for r in step.reminders]
+        texts += [*self.pressure(technique), *self.tempo(technique, False)]
+        texts += self.tempo(technique, True)
+        texts += [s for c in self.cautions[i] + self.own_cautions[i] for s in sentences(c)]
+        return [t for t in texts if t]
+
+    def coach_texts(self) -> list[str]:
+        """The coach's own lines that any step may hold: check-ins, posture, progress, the
+        halfway line and the closing words."""
+        texts = [*self.check_ins, *self.posture, *self.progress, ONE_MINUTE_LEFT]
+        return [t for t in [*texts, *self.halfways, self.ending] if t]
+
     def candidates(self) -> list[str]:
-        routine = self.routine
-        texts: list[str] = []
-        for i, step in enumerate(routine.steps):
-            technique = routine.techniques[step.technique]
-            texts += [self.title(step), *sentences(step.say), self.places[i]]
-            texts += [self.heads_up(step.title)] if i else []
-            texts += [r.say for r in step.reminders]
-            texts += [*self.pressure(technique), *self.tempo(technique, False)]
-            texts += self.tempo(technique, True)
-            texts += [s for c in self.cautions[i] + self.own_cautions[i] for s in sentences(c)]
-        texts += [*self.check_ins, *self.posture, *self.progress, ONE_MINUTE_LEFT]
-        texts += [*self.halfways, self.ending]
-        return [t for t in dict.fromkeys(texts) if t]
+        steps = [t for i in range(len(self.routine.steps)) for t in self.step_texts(i)]
+        return list(dict.fromkeys([*steps, *self.coach_texts()]))

@@ -44,6 +44,9 @@ CLIP_MEMORY = 32_000_000
 SPEECH_FADE = SAMPLE_RATE * 4 // 1000
 # Passes over the whole guide to bring it to its loudness (see `calibrated`).
 CALIBRATION_PASSES = 2
+# The clip loudness above the target that makes a whole guide measure the target, for a voice
+# never calibrated yet (see `expected`).
+DEFAULT_LIFT = 1.0
 
 
 class Sounds:
@@ -163,9 +166,41 @@ def calibrated(timeline: Timeline, sounds: Sounds) -> Sounds:
     except (OSError, ValueError):
         loudness = _calibrate(timeline, sounds)
         store(path, repr(loudness).encode())
-    if not math.isfinite(loudness) or loudness == sounds.loudness:
+    if math.isfinite(loudness):
+        store(_lift_path(sounds), repr(loudness - sounds.loudness).encode())
+    return _lifted(sounds, loudness - sounds.loudness)
+
+
+def expected(sounds: Sounds) -> Sounds:
+    """Sounds at the clip loudness the voice's last calibration of a whole guide found (at this
+    rate, target and ceiling), for a session that starts before its every phrase is made;
+    DEFAULT_LIFT when the voice was never calibrated."""
+    import coach.sound.loudness  # noqa: F401  in the lead-in, not after the first phrase: 0.1 s
+
+    try:
+        lift = float(_lift_path(sounds).read_text())
+    except (OSError, ValueError):
+        lift = DEFAULT_LIFT
+    return _lifted(sounds, lift if math.isfinite(lift) else DEFAULT_LIFT)
+
+
+def _lifted(sounds: Sounds, lift: float) -> Sounds:
+    if not math.isfinite(lift) or lift == 0:
         return sounds
+    loudness = sounds.loudness + lift
     return Sounds(sounds.speech, sounds.cues, loudness, sounds.ceiling_dbtp, sounds.cache_dir)
+
+
+def _lift_path(sounds: Sounds) -> Path:
+    """Where the lift of the voice's last calibration is kept: per engine, voice, rate, target
+    and ceiling (a guide's pauses and its mix of phrases move it by tenths of an LU)."""
+    speech = sounds.speech
+    recipe = [
+        _normalizer_digest(), speech.engine, speech.voice, speech.rate,
+        f"{sounds.loudness:.4f}", f"{sounds.ceiling_dbtp:.4f}",
+    ]  # fmt: skip
+    digest = hashlib.sha256(repr(recipe).encode()).hexdigest()
+    return sounds._cache.parent / "loudness" / f"voice-{digest}.txt"
 
 
 def _calibrate(timeline: Timeline, sounds: Sounds) -> float:

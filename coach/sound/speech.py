@@ -185,6 +185,19 @@ class CachedSpeech:
             found[text] = len(pcm) // 2
         return {text: found[text] for text in texts}
 
+    def made(self, texts: Iterable[str]) -> dict[str, int]:
+        """The lengths of those of `texts` made already (cached, or made by this object), making
+        none: a session played while its phrases are made asks this as they arrive."""
+        found, out = self._lengths, {}
+        for text in dict.fromkeys(texts):
+            if text not in found:
+                pcm = self._uncached.get(text) or read_clip(self.cache_path(text))
+                if pcm is None:
+                    continue
+                found[text] = len(pcm) // 2
+            out[text] = found[text]
+        return out
+
     def clip(self, text: str):
         """The phrase as int16 mono PCM at SAMPLE_RATE; sound starts at sample 0."""
         import numpy as np

@@ -72,18 +72,25 @@ class Runner:
             return session
 
     def play(self, spec: SessionSpec) -> dict:
-        """Start `spec` live, in place of whatever plays now."""
-        session = self.prepare(spec)
+        """Start `spec` live, in place of whatever plays now: on a cold cache at once, the
+        rest of its speech made while it plays (not kept: its timeline is not final yet)."""
+        with self._building:
+            session = self._sessions.get(spec)
+        if session is None:
+            session = build(spec, preferred_voice=self.preferred_voice, ahead=True)
+            if session.making is None:  # every phrase was made: as good as prepared
+                session = self.prepare(spec)
         with self._lock:
             if self.live is not None:
                 self.live.stop()
                 self.live.wait(2)
             live = LiveSession(session, output=self.output)
-            timeline = session.timeline
+            # live.timeline: it grows while the rest of the speech is made
             live.subscribe(
-                lambda state: self.hub.publish("state", describe(state, timeline)), every=TICK_S
+                lambda state: self.hub.publish("state", describe(state, live.timeline)),
+                every=TICK_S,
             )
-            self.live, self.timeline = live, timeline
+            self.live, self.timeline = live, session.timeline
             live.start()
         return self.state()
 
@@ -101,7 +108,7 @@ class Runner:
             live, timeline = self.live, self.timeline
         if live is None or timeline is None:
             return {"status": "idle"}
-        return describe(live.state, timeline)
+        return describe(live.state, live.timeline)
 
     def export(self, spec: SessionSpec, fmt: str) -> str:
         """Start exporting `spec` as `fmt`; returns the job's id. Progress and the result come
@@ -187,6 +194,8 @@ def describe(state: State, timeline: Timeline) -> dict:
         "caught_up": state.caught_up,
         "volume_db": state.volume_db,
         "error": str(state.error) if state.error else None,
+        "making": state.making,  # [made, to make] while speech is still made, else null
+        "held": state.held,  # waiting in silence at a step boundary for it
     }
 
 

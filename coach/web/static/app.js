@@ -9,6 +9,7 @@ const ENDED = { finished: "Session complete", stopped: "Stopped", failed: "Playb
 
 let shown = null; // the last checked session: its steps place the cursor
 let state = { status: "idle" };
+let making = false; // the progress bar shows speech made while a session plays
 let exportJob = null;
 let redraw = null;
 
@@ -112,7 +113,16 @@ function render(next) {
   const status = next.status;
   const live = status === "playing" || status === "paused" || status === "starting";
   // Emptied, not hidden: the status region's text is exactly what it says.
-  $("paused").textContent = status === "paused" ? "Paused" : "";
+  $("paused").textContent =
+    status === "paused" ? "Paused" : live && next.held ? "Waiting for speech" : "";
+  // Speech still being made while it plays: the same bar as before a session starts.
+  if (live && next.making) {
+    progress("progress-box", "progress", ...next.making);
+    making = true;
+  } else if (making) {
+    $("progress-box").hidden = true;
+    making = false;
+  }
   $("step-title").textContent = live
     ? next.step_title || "Starting"
     : ENDED[status] || "Choose a routine, then Play";
