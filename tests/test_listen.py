@@ -24,6 +24,7 @@ from voice_session import voice_timeline
 
 from coach.live.listen import COMMANDS, Hearing, Recognizer
 from coach.live.playback import ACK
+from coach.sound.decode import decode_all
 
 SESSION = str(Path(__file__).with_name("voice_session.py"))
 MS = RATE // 1000
@@ -298,6 +299,20 @@ def test_the_unvoiced_end_of_a_live_command_is_heard():
     # only up to there, both passes heard "coach back" and the session went back a step.
     with wave.open(str(Path(__file__).with_name("data") / "coach-next-live.wav")) as f:
         pcm = f.readframes(f.getnframes())
+    frames = [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
+    taken = []
+    Hearing().run(((frame, False) for frame in frames), taken.append)
+    assert [a.name for a in taken] == ["next"]
+
+
+def test_a_command_after_digital_silence_is_heard():
+    # 31 s of what a live session's microphone got (the coach's Piper speech looped back into
+    # a null sink's monitor, digital silence between), ending in a hissed "Coach, next."
+    # (length scale 1.2) said 1 s after the coach: the voice detector held that utterance
+    # 1.8 s past its sound, over the 3 s a command may last, and it was dropped. Ungated
+    # here, so the coach's own speech is decoded too, and none of it is taken for a command.
+    pcm = decode_all(Path(__file__).with_name("data") / "coach-next-after-loopback.flac", 16000)
+    pcm = pcm.astype("<i2").tobytes()
     frames = [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
     taken = []
     Hearing().run(((frame, False) for frame in frames), taken.append)

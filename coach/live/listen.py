@@ -25,9 +25,11 @@ leaves only the endpointer's decision time between the end of a command and its 
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -39,6 +41,7 @@ from pathlib import Path
 
 from coach.errors import ControlUnavailable, RecognizerMissing
 from coach.live.controls import Action
+from coach.live.output import muted_stderr
 
 WAKE = "coach"
 # The spoken word after the wake word, and the action it asks for.
@@ -208,6 +211,8 @@ class Hearing:
 
     def run(self, frames: Iterable[tuple[bytes, bool]], put: Callable[[Action], None]) -> None:
         """Endpoint, gate and decode `frames` until they end; each 30 ms (`FRAME` samples)."""
+        from pocketsphinx import Endpointer
+
         ep = self.endpointer
         length = ep.frame_length
         margin = round(ECHO_MARGIN / length)
@@ -215,39 +220,70 @@ class Hearing:
         heard: deque[bytes] = deque(maxlen=recent.maxlen)  # the same frames, as heard
         decoding = False
         count = 0
+        base = 0  # frames before this endpointer began: its times count from there
+        quiet = 0  # frames in a row with no sound at all
         for pcm, coach_sounding in frames:
             count += 1
             recent.append(coach_sounding)
             heard.append(pcm)
             if len(pcm) < ep.frame_bytes:
                 break
+            quiet = quiet + 1 if _silent(pcm) else 0
             was_speech = ep.in_speech
             speech = ep.process(pcm)
             if speech is None:
                 continue
+            began = base + round(ep.speech_start / length)  # frame count at the start
             if not was_speech:  # an utterance begins: is the coach's sound in it?
-                since = max(0, count - round(ep.speech_start / length) + margin)
+                since = max(0, count - began + margin)
                 decoding = not any(list(recent)[-since:])
                 if decoding:
                     self.recognizer.start()
-            if decoding and (coach_sounding or count * length - ep.speech_start > LONGEST):
+            if decoding and (coach_sounding or (count - began) * length > LONGEST):
                 decoding = False  # the coach spoke over it, or it is too long to be a command
                 self.recognizer.finish()
             if decoding:
                 self.recognizer.feed(speech)
-            if not ep.in_speech and decoding:
+            if ep.in_speech and quiet >= QUIET_END:
+                # Digital silence: the sound is over, and fed (the endpointer hands frames
+                # over 0.27 s late), whatever the voice detector says. After a minute of the
+                # coach's looped-back speech with digital silence between (a null sink's
+                # monitor, a noise-suppressed microphone), it held a hissed "coach, next" 1.8 s
+                # past its sound, over `LONGEST`, and the command was dropped (a live session,
+                # measured; every other utterance there ended 0.36-0.48 s after its sound).
+                # A fresh endpointer, so the next words begin an utterance of their own.
+                if decoding:
+                    decoding = False
+                    self._take(count, put)
+                ep = self.endpointer = Endpointer(sample_rate=RATE)
+                base = count
+            elif not ep.in_speech and decoding:
                 decoding = False
                 # The endpointer ends speech at its last voiced frame and keeps back the frames
                 # after it: the unvoiced end of a word ("nex-t"). Without them a live "coach,
                 # next" (speech ended 0.22 s before the word) was heard as "coach back" by both
                 # passes, every time; with them, "next".
-                after = count - round(ep.speech_end / length)
+                after = count - base - round(ep.speech_end / length)
                 if after > 0:
                     self.recognizer.feed(b"".join(list(heard)[-after:]))
-                word = self.recognizer.finish()
-                if word is not None:
-                    self.heard.append((count * length, word))
-                    put(Action(COMMANDS[word], acknowledge=True))
+                self._take(count, put)
+
+    def _take(self, count: int, put: Callable[[Action], None]) -> None:
+        """The utterance is over: its command, if it was one."""
+        word = self.recognizer.finish()
+        if word is not None:
+            self.heard.append((count * self.endpointer.frame_length, word))
+            put(Action(COMMANDS[word], acknowledge=True))
+
+
+def _silent(pcm: bytes) -> bool:
+    """No sample of 16-bit `pcm` above 4 LSB (-78 dBFS): digital silence, not a quiet room."""
+    samples = array.array("h", pcm)
+    return max(samples) <= SILENT and min(samples) >= -SILENT
+
+
+SILENT = 4
+QUIET_END = 10  # frames (0.3 s) of digital silence end an utterance, as the endpointer's window
 
 
 FRAME = 480  # samples: the endpointer's 30 ms frame at 16 kHz
@@ -273,9 +309,11 @@ class Listener:
         self.own_words = list(own_words)
         self._stream = None
         self._process: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
+        self._frames: queue.SimpleQueue | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
+        """Returns once the worker is ready to hear and the microphone runs."""
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing
@@ -292,24 +330,46 @@ class Listener:
         words = json.dumps(self.own_words).encode()
         pipe.write(len(words).to_bytes(4, "little") + words)
         pipe.flush()
+        # The microphone opens only once the decoders are built (0.7 s here, 4 s and more on
+        # a loaded machine): frames that came earlier piled up in the 64 KB pipe, and a full
+        # pipe (2 s of frames) blocked the input callback that writes it (2.4 s, measured).
+        if self._process.stdout.readline() != READY:
+            self.stop()
+            raise ControlUnavailable(NO_HEARING)
+        frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._frames = frames
 
-        def callback(data, frames, when, status) -> None:
-            # Stamped on arrival: the coach's sound at this moment is in this frame.
-            with contextlib.suppress(OSError, ValueError):
-                pipe.write(bytes(data) + (b"\1" if sounding() else b"\0"))
-                pipe.flush()
+        def callback(data, count, when, status) -> None:
+            # Stamped on arrival: the coach's sound at this moment is in this frame. Handed to
+            # a thread, never written here: a write to a full pipe would block the callback.
+            frames.put(bytes(data) + (b"\1" if sounding() else b"\0"))
 
         try:
-            self._stream = sd.RawInputStream(
-                samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME, callback=callback
-            )
-            self._stream.start()
+            with muted_stderr():  # PortAudio's ALSA noise when a microphone fails to open
+                self._stream = sd.RawInputStream(
+                    samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME, callback=callback
+                )
+                self._stream.start()
         except Exception as exc:  # PortAudioError, or ValueError: no input device at all
             self._stream = None
             self.stop()
             raise ControlUnavailable(NO_MICROPHONE.format(why=str(exc).split("\n")[0])) from None
-        self._thread = threading.Thread(target=self._take, args=(put,), daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._send, args=(frames, pipe), daemon=True),
+            threading.Thread(target=self._take, args=(put,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @staticmethod
+    def _send(frames: queue.SimpleQueue, pipe) -> None:
+        """The frames into the worker's pipe, in order, until None."""
+        while (frame := frames.get()) is not None:
+            try:
+                pipe.write(frame)
+                pipe.flush()
+            except (OSError, ValueError):  # the worker is gone
+                return
 
     def _take(self, put: Callable[[Action], None]) -> None:
         for line in self._process.stdout:
@@ -321,6 +381,11 @@ class Listener:
                 self._stream.abort()
                 self._stream.close()
             self._stream = None
+        if self._frames is not None:
+            self._frames.put(None)  # the sender ends after the frames before it
+            self._frames = None
+        for thread in self._threads[:1]:
+            thread.join(1)
         if self._process is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._process.stdin.close()  # end of frames: the hearing ends
@@ -329,10 +394,12 @@ class Listener:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        if self._thread is not None:
-            self._thread.join(1)
-            self._thread = None
+        for thread in self._threads[1:]:
+            thread.join(1)
+        self._threads = []
         self._process = None
 
 
 NO_MICROPHONE = "no microphone found ({why}): voice commands are off; the keys still work"
+NO_HEARING = "the speech recognizer did not start: voice commands are off; the keys still work"
+READY = b"ready\n"  # the worker's first line: its decoders are built
