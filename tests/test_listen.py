@@ -12,6 +12,7 @@ import sys
 import time
 import wave
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,6 +25,8 @@ from voice_session import voice_timeline
 
 from coach.live.listen import COMMANDS, Hearing, Recognizer
 from coach.live.playback import ACK
+from coach.session import SessionSpec, build
+from coach.sound.cues import Cues
 from coach.sound.decode import decode_all
 
 SESSION = str(Path(__file__).with_name("voice_session.py"))
@@ -317,3 +320,44 @@ def test_a_command_after_digital_silence_is_heard():
     taken = []
     Hearing().run(((frame, False) for frame in frames), taken.append)
     assert [a.name for a in taken] == ["next"]
+
+
+# Three steps of 4 s, each opening with the chime: its onsets are the schedule's.
+CHIMES = routine_toml(
+    *[step_table("effleurage", "upper back", 4, "Slow.") for _ in range(3)], title="Onsets"
+)
+
+
+@pytest.mark.realtime
+def test_the_first_onset_of_a_listen_session_is_on_schedule(echoing_room, tmp_path):
+    # The microphone and its worker start before the output, which then starts alone: the
+    # session's first sound is not cut (issue 23 saw its first 0.5-1.1 s lost).
+    routine = tmp_path / "onsets.toml"
+    routine.write_text(CHIMES)
+    timeline = build(SessionSpec(str(routine), safety=False, from_step=1)).timeline
+    begin = timeline.steps[1].start
+    chimes = [e.start - begin for e in timeline.events if e.role == "step"]
+    recorder = echoing_room.record()
+    proc = subprocess.Popen(
+        [*COACH_PLAY, str(routine), "--no-keys", "--no-safety", "--listen", "--from-step", "1"],
+        env=echoing_room.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        t0 = first_sound(recorder, timeout=30)
+        time.sleep(max(0.0, t0 + (chimes[-1] + RATE // 2) / RATE - time.monotonic()))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        capture = recorder.stop()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    chime_hz = pitch(SimpleNamespace(samples=Cues().clip("chime")), 0)
+    heard = [o for o in capture.onsets(gap=RATE // 5) if abs(pitch(capture, o) - chime_hz) < 30]
+    assert len(heard) == len(chimes), (heard, chimes)
+    offsets = [h - c for h, c in zip(heard, chimes, strict=True)]
+    # The first chime against where the later ones put the schedule (samples).
+    assert abs(offsets[0] - int(np.median(offsets[1:]))) <= 20 * MS, offsets

@@ -313,7 +313,8 @@ class Listener:
         self._threads: list[threading.Thread] = []
 
     def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
-        """Returns once the worker is ready to hear and the microphone runs."""
+        """Returns once the worker is ready to hear and the microphone runs: the player
+        starts its output only after this, so the output's first buffers have the CPU."""
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing

@@ -198,10 +198,10 @@ class Player:
                 )
                 stack.callback(playback.close)
                 own = OwnSound(self.timeline, playback)
-                stack.callback(self.output.stop, False)
-                self.output.start(playback.fill)
-                # After the output: its guard on stderr also hides PortAudio's C-level noise
-                # when a microphone fails to open; the control's one line says it instead.
+                # The controls before the output, which then starts alone: started after it,
+                # the voice control's worker (an interpreter building two decoders, a second of
+                # CPU) and input stream competed with the output's first buffers, and on a
+                # loaded machine the session's first 0.5-1.1 s were lost.
                 unavailable = []
                 for control in self.controls:
                     try:
@@ -210,6 +210,8 @@ class Player:
                     except ControlUnavailable as exc:
                         unavailable.append(str(exc))
                 self._unavailable = tuple(unavailable)
+                stack.callback(self.output.stop, False)
+                self.output.start(playback.fill)
                 self._publish(playback)
                 ending = self._loop(playback, own)
                 self._publish(playback, ending)
