@@ -74,16 +74,21 @@ def stream(*parts: tuple[float, np.ndarray]) -> list[bytes]:
 
 def test_half_duplex_drops_what_overlaps_the_coach_sounding():
     command = say("Coach, next.")
-    frames = stream((1.0, command), (4.0, command))
+    frames = stream((1.0, command), (4.0, command), (7.0, say("Next time, a little lighter.")))
     # The coach sounds from 3.8 s to 4.2 s, over the start of the second command.
     sounding = [3.8 <= (i + 1) * 0.03 < 4.2 for i in range(len(frames))]
     listener = Hearing()
-    taken = []
-    listener.run(zip(frames, sounding, strict=True), taken.append)
+    taken, lines = [], []
+    listener.run(zip(frames, sounding, strict=True), taken.append, lines.append)
     assert [a.name for a in taken] == ["next"]
     heard_at, _ = listener.heard[0]
     # Taken within 1 s of the command's end (stream time, so the machine's load is not in it).
     assert 0 <= heard_at - (1.0 + len(command) / RATE) <= 1.0
+    # One line for each utterance, saying why it was or was not taken.
+    assert lines[:2] == ["taken: next", "not taken: the coach was speaking"]
+    assert lines[2].startswith("not taken: the two passes disagree (grammar 'coach "), lines
+    assert lines[2].endswith(", speech 'next time little lighter')"), lines
+    assert len(lines) == 3
 
 
 @pytest.fixture(scope="module")

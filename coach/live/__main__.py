@@ -3,8 +3,8 @@ coach.live.listen.Listener): pocketsphinx holds the interpreter while it decodes
 runs here, out of the player's process.
 
 On stdin: the coach's own words (4-byte length, then JSON), then frames (PCM plus one byte:
-is the coach sounding). On stdout: "ready" once the decoders are built, then the action of
-each command heard, one a line.
+is the coach sounding). On stdout: "ready" once the decoders are built, then a line for each
+utterance heard ("heard" and what came of it) and each command ("action" and its action).
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ def main() -> None:
             yield data[:-1], data[-1:] == b"\1"
 
     def put(action: Action) -> None:
-        print(action.name, file=stdout, flush=True)
+        print("action", action.name, file=stdout, flush=True)
 
-    hearing.run(frames(), put)
+    def report(line: str) -> None:
+        print("heard", line, file=stdout, flush=True)
+
+    hearing.run(frames(), put, report)
 
 
 if __name__ == "__main__":

@@ -37,10 +37,11 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from coach.errors import ControlUnavailable, RecognizerMissing
-from coach.live.controls import Action
+from coach.live.controls import NOTE, Action
 from coach.live.output import muted_stderr
 
 WAKE = "coach"
@@ -124,8 +125,8 @@ def _words(text: str, known: dict[str, list[str]]) -> list[str]:
 
 class Recognizer:
     """Two pocketsphinx decoders fed the same utterance: the command grammar and a language
-    model of everyday and coach speech. `finish()` names the command word when both heard
-    exactly "coach <word>", else None."""
+    model of everyday and coach speech. `finish()` says what each made of the utterance
+    (`Heard`), and so whether it is a command."""
 
     def __init__(self, own_words: Iterable[str] = ()) -> None:
         try:
@@ -179,22 +180,48 @@ class Recognizer:
         for decoder in self._decoders:
             decoder.process_raw(pcm)
 
-    def finish(self) -> str | None:
+    def finish(self) -> Heard:
         heard = []
         for decoder in self._decoders:
             decoder.end_utt()
             hyp = decoder.hyp()
-            heard.append(hyp.hypstr.split() if hyp is not None else [])
-        grammar, speech = heard
-        if grammar == speech and len(speech) == 2 and speech[0] == WAKE:
-            return speech[1] if speech[1] in COMMANDS else None
-        return None
+            heard.append(hyp.hypstr if hyp is not None else "")
+        return Heard(*heard)
 
     def hear(self, pcm: bytes) -> str | None:
-        """One whole utterance at once (tests and benchmarks)."""
+        """One whole utterance at once (tests and benchmarks): its command word, or None."""
         self.start()
         self.feed(pcm)
-        return self.finish()
+        return self.finish().command
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the two passes made of one utterance: it is a command only when both heard
+    exactly "coach <command>"."""
+
+    grammar: str
+    speech: str
+
+    @property
+    def command(self) -> str | None:
+        said = self.speech.split()
+        if self.grammar == self.speech and len(said) == 2 and said[0] == WAKE:
+            return said[1] if said[1] in COMMANDS else None
+        return None
+
+    def verdict(self) -> str:
+        """Taken or not, and why, for a person to read."""
+        if self.command is not None:
+            return f"taken: {self.command}"
+        if not self.grammar and not self.speech:
+            return "not taken: no words in it"
+        if self.grammar != self.speech:
+            return (
+                f"not taken: the two passes disagree (grammar '{self.grammar}', "
+                f"speech '{self.speech}')"
+            )
+        return f"not taken: not a command ('{self.speech}')"
 
 
 class Hearing:
@@ -209,8 +236,15 @@ class Hearing:
         self.endpointer = Endpointer(sample_rate=RATE)
         self.heard: list[tuple[float, str]] = []  # (stream seconds at its end, command word)
 
-    def run(self, frames: Iterable[tuple[bytes, bool]], put: Callable[[Action], None]) -> None:
-        """Endpoint, gate and decode `frames` until they end; each 30 ms (`FRAME` samples)."""
+    def run(
+        self,
+        frames: Iterable[tuple[bytes, bool]],
+        put: Callable[[Action], None],
+        report: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        """Endpoint, gate and decode `frames` until they end; each 30 ms (`FRAME` samples).
+        Commands go to `put`; `report` hears of every utterance, taken or not, and why, in
+        a line (`Listener` shows them: a user can tell "not heard" from "heard wrong")."""
         from pocketsphinx import Endpointer
 
         ep = self.endpointer
@@ -239,9 +273,13 @@ class Hearing:
                 decoding = not any(list(recent)[-since:])
                 if decoding:
                     self.recognizer.start()
+                else:
+                    report("not taken: the coach was speaking")
             if decoding and (coach_sounding or (count - began) * length > LONGEST):
                 decoding = False  # the coach spoke over it, or it is too long to be a command
                 self.recognizer.finish()
+                why = "the coach spoke over it" if coach_sounding else "too long for a command"
+                report(f"not taken: {why}")
             if decoding:
                 self.recognizer.feed(speech)
             if ep.in_speech and quiet >= QUIET_END:
@@ -254,7 +292,7 @@ class Hearing:
                 # A fresh endpointer, so the next words begin an utterance of their own.
                 if decoding:
                     decoding = False
-                    self._take(count, put)
+                    self._take(count, put, report)
                 ep = self.endpointer = Endpointer(sample_rate=RATE)
                 base = count
             elif not ep.in_speech and decoding:
@@ -266,14 +304,15 @@ class Hearing:
                 after = count - base - round(ep.speech_end / length)
                 if after > 0:
                     self.recognizer.feed(b"".join(list(heard)[-after:]))
-                self._take(count, put)
+                self._take(count, put, report)
 
-    def _take(self, count: int, put: Callable[[Action], None]) -> None:
+    def _take(self, count: int, put: Callable[[Action], None], report) -> None:
         """The utterance is over: its command, if it was one."""
-        word = self.recognizer.finish()
-        if word is not None:
-            self.heard.append((count * self.endpointer.frame_length, word))
-            put(Action(COMMANDS[word], acknowledge=True))
+        heard = self.recognizer.finish()
+        report(heard.verdict())
+        if heard.command is not None:
+            self.heard.append((count * self.endpointer.frame_length, heard.command))
+            put(Action(COMMANDS[heard.command], acknowledge=True))
 
 
 def _silent(pcm: bytes) -> bool:
@@ -374,7 +413,11 @@ class Listener:
 
     def _take(self, put: Callable[[Action], None]) -> None:
         for line in self._process.stdout:
-            put(Action(line.decode().strip(), acknowledge=True))
+            kind, _, text = line.decode().strip().partition(" ")
+            if kind == "action":
+                put(Action(text, acknowledge=True))
+            else:  # "heard": a line for the user
+                put(Action(NOTE, note=f"heard: {text}"))
 
     def stop(self) -> None:
         if self._stream is not None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from coach.errors import ControlUnavailable, DeviceGone
 from coach.live.clock import Lag
-from coach.live.controls import Action, Control
+from coach.live.controls import NOTE, Action, Control
 from coach.live.output import Output, SoundDeviceOutput
 from coach.timeline import Timeline
 
@@ -60,13 +60,14 @@ class State:
     lag: Lag = dataclasses.field(default_factory=Lag)  # keeping to the device clock, samples
     error: BaseException | None = None  # what failed, when status is "failed"
     unavailable: tuple[str, ...] = ()  # controls left out, each with why (no microphone)
+    notes: tuple[str, ...] = ()  # what the controls had to say (what the voice heard), in order
 
     @property
     def key(self) -> tuple:
         """What a subscriber hears about: all but the clock running on."""
         lag = self.lag
         return (self.status, self.step, self.volume_db, lag.dropouts, lag.catch_ups,
-                lag.behind > 0, self.unavailable)  # fmt: skip
+                lag.behind > 0, self.unavailable, len(self.notes))  # fmt: skip
 
 
 def snapshot(timeline: Timeline, sample: int, status: str, volume_db: float, lag: Lag) -> State:
@@ -123,6 +124,7 @@ class Player:
         self._state = self._latest = snapshot(timeline, start, "starting", 0.0, Lag())
         self._done = threading.Event()
         self._unavailable: tuple[str, ...] = ()
+        self._notes: tuple[str, ...] = ()
         self._failure: BaseException | None = None  # a subscriber's
         self._threads: list[threading.Thread] = []
 
@@ -231,7 +233,9 @@ class Player:
                 action = self._actions.get(timeout=POLL)
             except queue.Empty:
                 action = None
-            if action is not None and action is not _WAKE:
+            if action is not None and action.name == NOTE:
+                self._notes += (action.note,)
+            elif action is not None and action is not _WAKE:
                 if action.name == "quit":
                     self.output.stop(drain=False)
                     return "stopped"
@@ -258,7 +262,7 @@ class Player:
             sample = min(playback.position, self.timeline.duration)
         status = ending or ("paused" if playback.paused else "playing")
         state = snapshot(self.timeline, sample, status, playback.volume_db, playback.lag())
-        state = dataclasses.replace(state, unavailable=self._unavailable)
+        state = dataclasses.replace(state, unavailable=self._unavailable, notes=self._notes)
         self._latest = state
         # What was handed over is heard later; at the end the sound is over (stopped at once,
         # or played out).
