@@ -31,7 +31,7 @@ sys.path[:0] = [str(here), str(here.parent / "tests")]
 from common import save  # noqa: E402
 from phrases import NOISE_PAD, RATE, at_16k, pcm16, rendition, say, with_noise  # noqa: E402
 
-from coach.live.listen import COMMANDS, Hearing  # noqa: E402
+from coach.live.hearing import COMMANDS, Hearing  # noqa: E402
 
 SPEEDS = (0.75, 0.9, 1.0, 1.15, 1.3)
 FRAME_S = 0.03

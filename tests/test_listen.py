@@ -24,7 +24,7 @@ from test_player import first_sound, pitch
 from tones import CUE_HZ, step_hz
 from voice_session import voice_timeline
 
-from coach.live.listen import COMMANDS, Hearing, Recognizer
+from coach.live.hearing import COMMANDS, Hearing, Recognizer
 from coach.live.playback import ACK
 from coach.session import SessionSpec, build
 from coach.sound.cues import Cues

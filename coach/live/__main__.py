@@ -13,7 +13,8 @@ import json
 import sys
 
 from coach.live.controls import Action
-from coach.live.listen import FRAME, READY, Hearing
+from coach.live.hearing import FRAME, Hearing
+from coach.live.listen import READY
 
 
 def main() -> None:
