@@ -6,7 +6,9 @@ phrase is synthesized once and kept in a folder keyed by its text, speed and the
 (under .pytest_cache, which survives between runs). Without Piper's random noise, as the coach
 itself speaks (coach/piper.py), so every checkout and every CI run hears the same recordings:
 with the noise, each checkout made its own "Coach, next.", and one of them lost its unvoiced
-ending live.
+ending live. `rendition` is how a person says it: with the noise on, at other paces and
+pitches, in hiss; each take is made once and kept too, and tests of it ask for most takes to
+be heard, not all.
 """
 
 from __future__ import annotations
@@ -36,13 +38,33 @@ def _voice():
 def say(text: str, speed: float = 1.0) -> np.ndarray:
     """`text` spoken at `speed` (1.0 the voice's own pace), float32 mono at 22050 Hz, trimmed
     of the silence around it."""
+    return _spoken(text, 1.0 / speed, NOISE, NOISE, "")
+
+
+# Piper's own noise settings (its voices' defaults): the timbre and the phoneme lengths vary
+# from one synthesis to the next, as a person's do.
+VOICE_NOISE, LENGTH_NOISE = 0.667, 0.8
+
+
+def rendition(text: str, length_scale: float, semitones: float, snr_db: float, take: int):
+    """`text` as a person might say it: Piper with its natural noise on (take `take`, made
+    once and kept), at `length_scale`, its pitch moved `semitones` by resampling (a higher
+    voice is quicker too, as on tape), with hiss `snr_db` below it (see `with_noise`)."""
+    audio = _spoken(text, length_scale, VOICE_NOISE, LENGTH_NOISE, f"take {take}")
+    shifted = resampled(audio, round(len(audio) / 2 ** (semitones / 12)))
+    return with_noise(shifted, snr_db, seed=take)
+
+
+def _spoken(text: str, length_scale: float, noise: float, noise_w: float, take: str):
     version = importlib.metadata.version("piper-tts")
-    key = hashlib.sha256(f"{text}\0{speed}\0{version}\0noise {NOISE}".encode()).hexdigest()[:20]
-    path = CACHE / f"{key}.wav"
+    settings = f"{text}\0{length_scale}\0{version}\0noise {noise} {noise_w}\0{take}"
+    path = CACHE / f"{hashlib.sha256(settings.encode()).hexdigest()[:20]}.wav"
     if not path.exists():
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=1.0 / speed, noise_scale=NOISE, noise_w_scale=NOISE)
+        config = SynthesisConfig(
+            length_scale=length_scale, noise_scale=noise, noise_w_scale=noise_w
+        )
         pcm = b"".join(c.audio_int16_bytes for c in _voice().synthesize(text, config))
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
@@ -74,10 +96,16 @@ def with_noise(audio: np.ndarray, snr_db: float = 20.0, seed: int = 0) -> np.nda
 
 def at_16k(audio: np.ndarray) -> np.ndarray:
     """`audio` resampled from 22050 to 16000 Hz (the recognizer's rate), band-limited."""
-    n = len(audio)
-    m = round(n * 16000 / RATE)
-    spectrum = np.fft.rfft(audio)[: m // 2 + 1]
-    return (np.fft.irfft(spectrum, m) * (m / n)).astype(np.float32)
+    return resampled(audio, round(len(audio) * 16000 / RATE))
+
+
+def resampled(audio: np.ndarray, m: int) -> np.ndarray:
+    """`audio` as `m` samples, band-limited (by its spectrum, cut or padded with zeros)."""
+    spectrum = np.fft.rfft(audio)
+    kept = np.zeros(m // 2 + 1, complex)
+    k = min(len(spectrum), len(kept))
+    kept[:k] = spectrum[:k]
+    return (np.fft.irfft(kept, m) * (m / len(audio))).astype(np.float32)
 
 
 def pcm16(audio: np.ndarray) -> bytes:

@@ -1,6 +1,7 @@
 """Voice commands for real: Piper speech (several speeds, 20 dB SNR) played into a private
 PulseAudio "room" whose monitor is the microphone, the real player with the real recognizer
-listening, and what reached the loudspeaker sink recorded in real time.
+listening, and what reached the loudspeaker sink recorded in real time. Commands said the
+way users say them, through `coach play ROUTINE --listen`: test_listen_cli.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 import wave
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,8 +24,11 @@ from test_player import first_sound, pitch
 from tones import CUE_HZ, step_hz
 from voice_session import voice_timeline
 
-from coach.live.listen import COMMANDS, Hearing, Recognizer
+from coach.live.hearing import COMMANDS, Hearing, Recognizer
 from coach.live.own_sound import ACK
+from coach.session import SessionSpec, build
+from coach.sound.cues import Cues
+from coach.sound.decode import decode_all
 
 SESSION = str(Path(__file__).with_name("voice_session.py"))
 MS = RATE // 1000
@@ -70,16 +75,21 @@ def stream(*parts: tuple[float, np.ndarray]) -> list[bytes]:
 
 def test_half_duplex_drops_what_overlaps_the_coach_sounding():
     command = say("Coach, next.")
-    frames = stream((1.0, command), (4.0, command))
+    frames = stream((1.0, command), (4.0, command), (7.0, say("Next time, a little lighter.")))
     # The coach sounds from 3.8 s to 4.2 s, over the start of the second command.
     sounding = [3.8 <= (i + 1) * 0.03 < 4.2 for i in range(len(frames))]
     listener = Hearing()
-    taken = []
-    listener.run(zip(frames, sounding, strict=True), taken.append)
+    taken, lines = [], []
+    listener.run(zip(frames, sounding, strict=True), taken.append, lines.append)
     assert [a.name for a in taken] == ["next"]
     heard_at, _ = listener.heard[0]
     # Taken within 1 s of the command's end (stream time, so the machine's load is not in it).
     assert 0 <= heard_at - (1.0 + len(command) / RATE) <= 1.0
+    # One line for each utterance, saying why it was or was not taken.
+    assert lines[:2] == ["taken: next", "not taken: the coach was speaking"]
+    assert lines[2].startswith("not taken: the two passes disagree (grammar 'coach "), lines
+    assert lines[2].endswith(", speech 'next time little lighter')"), lines
+    assert len(lines) == 3
 
 
 @pytest.fixture(scope="module")
@@ -146,62 +156,6 @@ def acknowledgements(capture) -> list[int]:
     found = np.flatnonzero(fit / np.dot(ACK, ACK) > 0.5)
     # One blip gives a run of high values; runs more than the blip's length apart are others.
     return [int(found[i]) for i in np.flatnonzero(np.diff(found, prepend=-len(ACK) - 1) > len(ACK))]
-
-
-def heard(capture, t0: float, said) -> str:
-    """What a failed assertion shows: when each line was said, and each step tone and blip
-    was heard, in seconds from the first sound."""
-    lines = [(round(a - t0, 2), round(b - t0, 2)) for a, b in said]
-    steps = [(round(capture.time_of(i) - t0, 2), k) for i, k in step_onsets(capture)]
-    blips = [round(capture.time_of(i) - t0, 2) for i in acknowledgements(capture)]
-    return f"said {lines}, steps {steps}, blips {blips}"
-
-
-# Each line is said in a gap with over a second to spare on both sides of what the coach says
-# (its own words end 1.2 s into a step, its mid-step tone sounds halfway): a line that starts
-# within 0.5 s of the coach's sound is dropped by design, and a loaded machine may act a few
-# hundred milliseconds late, moving the next step's words.
-@pytest.mark.realtime
-def test_coach_next_in_a_gap_starts_the_next_step_twice(room):
-    # 3 steps of 12 s; "Coach, next." 3 s into step 1 and again into step 2.
-    code, out, capture, t0, said, ended = run_session(
-        room,
-        ["--steps", "3", "--step-seconds", "12"],
-        [(3.0, "Coach, next.", 1.0), (7.5, "Coach, next.", 1.25)],
-    )
-    assert code == 0
-    # (A loaded machine may add "(1 dropout, ... caught up)": the player's own, made up.)
-    assert out.splitlines()[-1].startswith("Session complete.")
-    steps = step_onsets(capture)
-    why = heard(capture, t0, said)
-    assert [k for _, k in steps] == [1, 2, 3], why
-    assert len(acknowledgements(capture)) == 2, why  # a soft blip for each command taken
-    for (_, done), (onset, _) in zip(said, steps[1:], strict=True):
-        assert 0 < capture.time_of(onset) - done < 2.0, why
-    # The session ends as much earlier as was skipped: step 3 plays its full 12 s.
-    spent = (steps[2][0] - steps[0][0]) / RATE
-    assert spent < 12.0, why
-    assert abs((ended - t0) - (spent + 12.0)) < 0.5, (ended - t0, spent)
-
-
-@pytest.mark.realtime
-def test_pause_and_resume_by_voice(room):
-    # 2 steps of 10 s; "pause" 2.5 s in, "resume" 4 s later: step 2 starts that much later.
-    code, _, capture, t0, said, _ = run_session(
-        room, ["--steps", "2"], [(2.5, "Coach, pause.", 1.0), (6.5, "Coach, resume.", 0.8)]
-    )
-    assert code == 0
-    steps = step_onsets(capture)
-    why = heard(capture, t0, said)
-    assert [k for _, k in steps] == [1, 2], why
-    assert len(acknowledgements(capture)) == 2, why
-    (_, paused), (_, resumed) = said
-    late = (steps[1][0] - steps[0][0]) / RATE - 10.0
-    # Held from just after "pause" ended to just after "resume" ended (each under 1 s).
-    assert abs(late - (resumed - paused)) < 1.0, (late, resumed - paused, why)
-    # Step 1's mid tone (5 s in) waited for the resume.
-    mid = [o for o in capture.onsets() if abs(pitch(capture, o) - CUE_HZ) < 30]
-    assert capture.time_of(mid[0]) > resumed
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +256,58 @@ def test_the_unvoiced_end_of_a_live_command_is_heard():
     taken = []
     Hearing().run(((frame, False) for frame in frames), taken.append)
     assert [a.name for a in taken] == ["next"]
+
+
+def test_a_command_after_digital_silence_is_heard():
+    # 31 s of what a live session's microphone got (the coach's Piper speech looped back into
+    # a null sink's monitor, digital silence between), ending in a hissed "Coach, next."
+    # (length scale 1.2) said 1 s after the coach: the voice detector held that utterance
+    # 1.8 s past its sound, over the 3 s a command may last, and it was dropped. Ungated
+    # here, so the coach's own speech is decoded too, and none of it is taken for a command.
+    pcm = decode_all(Path(__file__).with_name("data") / "coach-next-after-loopback.flac", 16000)
+    pcm = pcm.astype("<i2").tobytes()
+    frames = [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
+    taken = []
+    Hearing().run(((frame, False) for frame in frames), taken.append)
+    assert [a.name for a in taken] == ["next"]
+
+
+# Three steps of 4 s, each opening with the chime: its onsets are the schedule's.
+CHIMES = routine_toml(
+    *[step_table("effleurage", "upper back", 4, "Slow.") for _ in range(3)], title="Onsets"
+)
+
+
+@pytest.mark.realtime
+def test_the_first_onset_of_a_listen_session_is_on_schedule(echoing_room, tmp_path):
+    # The microphone and its worker start before the output, which then starts alone: the
+    # session's first sound is not cut (issue 23 saw its first 0.5-1.1 s lost).
+    routine = tmp_path / "onsets.toml"
+    routine.write_text(CHIMES)
+    timeline = build(SessionSpec(str(routine), safety=False, from_step=1)).timeline
+    begin = timeline.steps[1].start
+    chimes = [e.start - begin for e in timeline.events if e.role == "step"]
+    recorder = echoing_room.record()
+    proc = subprocess.Popen(
+        [*COACH_PLAY, str(routine), "--no-keys", "--no-safety", "--listen", "--from-step", "1"],
+        env=echoing_room.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        t0 = first_sound(recorder, timeout=30)
+        time.sleep(max(0.0, t0 + (chimes[-1] + RATE // 2) / RATE - time.monotonic()))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        capture = recorder.stop()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    chime_hz = pitch(SimpleNamespace(samples=Cues().clip("chime")), 0)
+    heard = [o for o in capture.onsets(gap=RATE // 5) if abs(pitch(capture, o) - chime_hz) < 30]
+    assert len(heard) == len(chimes), (heard, chimes)
+    offsets = [h - c for h, c in zip(heard, chimes, strict=True)]
+    # The first chime against where the later ones put the schedule (samples).
+    assert abs(offsets[0] - int(np.median(offsets[1:]))) <= 20 * MS, offsets

@@ -146,11 +146,16 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
 
     view = StatusView(sys.stdout if out is None else out, keys)
     said: list[str] = []
+    noted = 0
 
     def show(state) -> None:
+        nonlocal noted
         for line in state.unavailable[len(said) :]:  # a control left out (no microphone)
             view.say(line)
             said.append(line)
+        for line in state.notes[noted:]:  # what the voice heard, and what came of it
+            view.say(line)
+        noted = len(state.notes)
         # live.timeline: it grows while the rest of the speech is made
         view.update(live.timeline, state.sample, state.status == "paused", state.volume_db,
                     state.lag, state.making, state.held)  # fmt: skip

@@ -17,10 +17,15 @@ ACTIONS = ("pause", "hold", "resume", "next", "back", "repeat", "louder", "softe
 KEY_ACTIONS = tuple(a for a in ACTIONS if a not in ("hold", "resume"))
 
 
+# Not an action: a line a control has for the user (what the voice heard), shown as it comes.
+NOTE = "note"
+
+
 @dataclass(frozen=True)
 class Action:
-    name: str  # one of ACTIONS
+    name: str  # one of ACTIONS, or NOTE
     acknowledge: bool = False  # sound the acknowledgement tone when it is taken
+    note: str = ""  # the line, for NOTE
 
 
 class Control(Protocol):

@@ -1,256 +1,23 @@
-"""Spoken commands, offline: "coach, next" and friends, heard by pocketsphinx.
-
-How an utterance becomes an action (or, far more often, nothing):
-
-1. **Voice activity.** pocketsphinx's endpointer cuts the microphone stream into utterances.
-2. **Half-duplex.** An utterance that overlaps the coach's own sound, or begins within
-   `ECHO_MARGIN` of it, is dropped unheard: the microphone hears the coach too, and the coach
-   says "Next: ..." before every step. Speak in the gaps; a command is short.
-3. **Two passes that must agree.** A grammar that knows only "coach <command>" turns any
-   speech into some command (measured: a plain sentence, the coach's own instructions), so a
-   second decoder runs a language model of everyday speech around a massage plus the coach's
-   own words plus the commands. An utterance is a command only when that second pass hears
-   exactly "coach <command>" too. Measured (benchmarks/bench_listen.py): 44 of 45
-   Piper-voiced commands (5 speeds, 20 dB SNR) taken, none wrongly, and no action at all in
-   a 20-minute session with 28 distractors ("Next time, a little lighter.", "Coach, you're
-   next."), even with the echo gate off. The full English model alone never heard "coach"
-   ("go next", "both thought").
-4. **The wake word.** Every command starts with "coach", so talking about pausing is not
-   pausing.
-
-Decoding runs as the utterance is spoken, one 30 ms frame at a time (each call holds the
-interpreter for well under a millisecond, so the audio callback is never kept waiting), which
-leaves only the endpointer's decision time between the end of a command and its action.
+"""The voice control: the default microphone's frames, stamped with whether the coach is
+sounding, into a worker process that hears them (`coach.live.hearing`, run by
+coach/live/__main__.py), and its commands and lines of what it heard back onto the player's
+action queue.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
+import queue
 import subprocess
 import sys
-import tempfile
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from coach.errors import ControlUnavailable, RecognizerMissing
-from coach.live.controls import Action
-
-WAKE = "coach"
-# The spoken word after the wake word, and the action it asks for.
-COMMANDS = {
-    "pause": "hold",
-    "resume": "resume",
-    "continue": "resume",
-    "next": "next",
-    "back": "back",
-    "repeat": "repeat",
-    "louder": "louder",
-    "softer": "softer",
-    "stop": "quit",
-}
-RATE = 16000  # the acoustic model's rate; the sound server resamples the microphone
-# An utterance is dropped when the coach sounded this close before it (seconds): the device
-# buffer (50 ms), the sound server and the room's echo all lie within it.
-ECHO_MARGIN = 0.5
-# Longer than this is not a command (the slowest measured "coach, continue" took 1.3 s).
-LONGEST = 3.0
-# How often the command sentences stand in the language model's corpus: fewer and "coach
-# back" was heard as "go back" (1 in 27 at 20 copies, 0 at 60), with no distractor accepted.
-COMMAND_WEIGHT = 60
-
-# Everyday speech during a massage, so the language model has somewhere to put it that is not
-# a command. Written for the purpose; the coach's own words are added from the timeline.
-EVERYDAY = """\
-that feels good
-a little lighter please
-a bit harder there
-can you go softer on the left
-keep going like that
-you are pressing too hard
-let me know if it hurts
-go back to the shoulders please
-could you say that again
-how is the pressure
-is this okay for you
-yes that is fine
-no not there
-right there
-my neck is tight
-the lower back hurts a bit
-thank you that was lovely
-i am going to get some more oil
-turn it up a little
-turn the music down
-can you hear me
-what did it say
-how long is left
-we are almost done
-take a deep breath
-relax your shoulders
-one two three four five six seven eight nine ten
-okay
-hello
-sorry
-wait a moment
-hang on
-i need a break
-my hands are tired
-the couch is comfortable
-the coaching is good
-do you want to continue
-shall we stop now
-it is getting late
-what time is it
-the phone is ringing
-next week again
-i will be back soon
-please repeat the last part
-that was much softer
-can you talk louder
-"""
-
-
-def _words(text: str, known: dict[str, list[str]]) -> list[str]:
-    return [w for w in re.findall(r"[a-z']+", text.lower()) if w in known]
-
-
-class Recognizer:
-    """Two pocketsphinx decoders fed the same utterance: the command grammar and a language
-    model of everyday and coach speech. `finish()` names the command word when both heard
-    exactly "coach <word>", else None."""
-
-    def __init__(self, own_words: Iterable[str] = ()) -> None:
-        try:
-            from pocketsphinx import Decoder, get_model_path
-            from pocketsphinx.lm import ArpaBoLM
-        except ImportError as exc:
-            raise RecognizerMissing(str(exc)) from None
-        model = Path(get_model_path()) / "en-us"
-        # Only the words in use: loading the whole 135,000-word dictionary took 2.5 s for
-        # each decoder on a loaded machine.
-        entries: dict[str, list[str]] = {}
-        with (model / "cmudict-en-us.dict").open() as f:
-            for line in f:
-                word = line.split(maxsplit=1)[0]
-                entries.setdefault(word.split("(")[0], []).append(line)  # word(2): a variant
-        sentences = []
-        for text in [*EVERYDAY.splitlines(), *own_words]:
-            for part in re.split(r"[.?!:;,]", text):
-                said = _words(part, entries)
-                if said:
-                    sentences.append(" ".join(said))
-        sentences += [f"{WAKE} {word}" for word in COMMANDS] * COMMAND_WEIGHT
-        lm = ArpaBoLM(text="\n".join(sentences), add_start=True)
-        lm.compute()
-        vocabulary = {w for sentence in sentences for w in sentence.split()}
-        with tempfile.TemporaryDirectory(prefix="coach-listen-") as folder:
-            dictionary = Path(folder) / "words.dict"
-            dictionary.write_text("".join(line for w in sorted(vocabulary) for line in entries[w]))
-            options = dict(
-                samprate=RATE, hmm=str(model / "en-us"), dict=str(dictionary), logfn=os.devnull
-            )
-            grammar = Path(folder) / "commands.gram"
-            words = " | ".join(COMMANDS)
-            grammar.write_text(
-                f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {WAKE} ({words});\n"
-            )
-            arpa = Path(folder) / "speech.arpa"
-            with arpa.open("w") as f:
-                lm.write(f)
-            self._decoders = (
-                Decoder(jsgf=str(grammar), **options),
-                Decoder(lm=str(arpa), **options),
-            )
-
-    def start(self) -> None:
-        for decoder in self._decoders:
-            decoder.start_utt()
-
-    def feed(self, pcm: bytes) -> None:
-        """16-bit mono PCM at `RATE`."""
-        for decoder in self._decoders:
-            decoder.process_raw(pcm)
-
-    def finish(self) -> str | None:
-        heard = []
-        for decoder in self._decoders:
-            decoder.end_utt()
-            hyp = decoder.hyp()
-            heard.append(hyp.hypstr.split() if hyp is not None else [])
-        grammar, speech = heard
-        if grammar == speech and len(speech) == 2 and speech[0] == WAKE:
-            return speech[1] if speech[1] in COMMANDS else None
-        return None
-
-    def hear(self, pcm: bytes) -> str | None:
-        """One whole utterance at once (tests and benchmarks)."""
-        self.start()
-        self.feed(pcm)
-        return self.finish()
-
-
-class Hearing:
-    """The whole way from microphone frames to commands, in one process: endpointer, echo gate
-    and recognizer. `run()` takes (PCM frame, coach sounding) pairs: live from the microphone
-    (in the listener's own process) or from a file (tests, benchmarks)."""
-
-    def __init__(self, own_words: Iterable[str] = ()) -> None:
-        from pocketsphinx import Endpointer
-
-        self.recognizer = Recognizer(own_words)
-        self.endpointer = Endpointer(sample_rate=RATE)
-        self.heard: list[tuple[float, str]] = []  # (stream seconds at its end, command word)
-
-    def run(self, frames: Iterable[tuple[bytes, bool]], put: Callable[[Action], None]) -> None:
-        """Endpoint, gate and decode `frames` until they end; each 30 ms (`FRAME` samples)."""
-        ep = self.endpointer
-        length = ep.frame_length
-        margin = round(ECHO_MARGIN / length)
-        recent: deque[bool] = deque(maxlen=margin + round(LONGEST / length) + 20)
-        heard: deque[bytes] = deque(maxlen=recent.maxlen)  # the same frames, as heard
-        decoding = False
-        count = 0
-        for pcm, coach_sounding in frames:
-            count += 1
-            recent.append(coach_sounding)
-            heard.append(pcm)
-            if len(pcm) < ep.frame_bytes:
-                break
-            was_speech = ep.in_speech
-            speech = ep.process(pcm)
-            if speech is None:
-                continue
-            if not was_speech:  # an utterance begins: is the coach's sound in it?
-                since = max(0, count - round(ep.speech_start / length) + margin)
-                decoding = not any(list(recent)[-since:])
-                if decoding:
-                    self.recognizer.start()
-            if decoding and (coach_sounding or count * length - ep.speech_start > LONGEST):
-                decoding = False  # the coach spoke over it, or it is too long to be a command
-                self.recognizer.finish()
-            if decoding:
-                self.recognizer.feed(speech)
-            if not ep.in_speech and decoding:
-                decoding = False
-                # The endpointer ends speech at its last voiced frame and keeps back the frames
-                # after it: the unvoiced end of a word ("nex-t"). Without them a live "coach,
-                # next" (speech ended 0.22 s before the word) was heard as "coach back" by both
-                # passes, every time; with them, "next".
-                after = count - round(ep.speech_end / length)
-                if after > 0:
-                    self.recognizer.feed(b"".join(list(heard)[-after:]))
-                word = self.recognizer.finish()
-                if word is not None:
-                    self.heard.append((count * length, word))
-                    put(Action(COMMANDS[word], acknowledge=True))
-
-
-FRAME = 480  # samples: the endpointer's 30 ms frame at 16 kHz
+from coach.live.controls import NOTE, Action
+from coach.live.hearing import FRAME, RATE
+from coach.live.output import muted_stderr
 
 
 class Listener:
@@ -273,9 +40,12 @@ class Listener:
         self.own_words = list(own_words)
         self._stream = None
         self._process: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
+        self._frames: queue.SimpleQueue | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self, put: Callable[[Action], None], sounding: Callable[[], bool]) -> None:
+        """Returns once the worker is ready to hear and the microphone runs: the player
+        starts its output only after this, so the output's first buffers have the CPU."""
         try:
             import sounddevice as sd
         except OSError as exc:  # PortAudio itself is missing
@@ -292,28 +62,54 @@ class Listener:
         words = json.dumps(self.own_words).encode()
         pipe.write(len(words).to_bytes(4, "little") + words)
         pipe.flush()
+        # The microphone opens only once the decoders are built (0.7 s here, 4 s and more on
+        # a loaded machine): frames that came earlier piled up in the 64 KB pipe, and a full
+        # pipe (2 s of frames) blocked the input callback that writes it (2.4 s, measured).
+        if self._process.stdout.readline() != READY:
+            self.stop()
+            raise ControlUnavailable(NO_HEARING)
+        frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._frames = frames
 
-        def callback(data, frames, when, status) -> None:
-            # Stamped on arrival: the coach's sound at this moment is in this frame.
-            with contextlib.suppress(OSError, ValueError):
-                pipe.write(bytes(data) + (b"\1" if sounding() else b"\0"))
-                pipe.flush()
+        def callback(data, count, when, status) -> None:
+            # Stamped on arrival: the coach's sound at this moment is in this frame. Handed to
+            # a thread, never written here: a write to a full pipe would block the callback.
+            frames.put(bytes(data) + (b"\1" if sounding() else b"\0"))
 
         try:
-            self._stream = sd.RawInputStream(
-                samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME, callback=callback
-            )
-            self._stream.start()
+            with muted_stderr():  # PortAudio's ALSA noise when a microphone fails to open
+                self._stream = sd.RawInputStream(
+                    samplerate=RATE, channels=1, dtype="int16", blocksize=FRAME, callback=callback
+                )
+                self._stream.start()
         except Exception as exc:  # PortAudioError, or ValueError: no input device at all
             self._stream = None
             self.stop()
             raise ControlUnavailable(NO_MICROPHONE.format(why=str(exc).split("\n")[0])) from None
-        self._thread = threading.Thread(target=self._take, args=(put,), daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._send, args=(frames, pipe), daemon=True),
+            threading.Thread(target=self._take, args=(put,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @staticmethod
+    def _send(frames: queue.SimpleQueue, pipe) -> None:
+        """The frames into the worker's pipe, in order, until None."""
+        while (frame := frames.get()) is not None:
+            try:
+                pipe.write(frame)
+                pipe.flush()
+            except (OSError, ValueError):  # the worker is gone
+                return
 
     def _take(self, put: Callable[[Action], None]) -> None:
         for line in self._process.stdout:
-            put(Action(line.decode().strip(), acknowledge=True))
+            kind, _, text = line.decode().strip().partition(" ")
+            if kind == "action":
+                put(Action(text, acknowledge=True))
+            else:  # "heard": a line for the user
+                put(Action(NOTE, note=f"heard: {text}"))
 
     def stop(self) -> None:
         if self._stream is not None:
@@ -321,6 +117,11 @@ class Listener:
                 self._stream.abort()
                 self._stream.close()
             self._stream = None
+        if self._frames is not None:
+            self._frames.put(None)  # the sender ends after the frames before it
+            self._frames = None
+        for thread in self._threads[:1]:
+            thread.join(1)
         if self._process is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._process.stdin.close()  # end of frames: the hearing ends
@@ -329,10 +130,12 @@ class Listener:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        if self._thread is not None:
-            self._thread.join(1)
-            self._thread = None
+        for thread in self._threads[1:]:
+            thread.join(1)
+        self._threads = []
         self._process = None
 
 
 NO_MICROPHONE = "no microphone found ({why}): voice commands are off; the keys still work"
+NO_HEARING = "the speech recognizer did not start: voice commands are off; the keys still work"
+READY = b"ready\n"  # the worker's first line: its decoders are built

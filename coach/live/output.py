@@ -7,10 +7,11 @@ schedule against. Another backend only needs `start(fill)`, `stop(drain)` and `a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from coach.errors import NoDeviceError, ToolMissing
@@ -53,19 +54,17 @@ class SoundDeviceOutput:
         self._resumed = 0.0  # when it last found its own process had been stalled
         self.failed = False
         self._delay = latency
-        self._stderr: int | None = None
+        self._muted = contextlib.ExitStack()  # stderr, while the stream is open
 
     def check(self) -> None:
         """Raise NoDeviceError now if there is no device to play on: before a routine's
         phrases are synthesized (tens of seconds on a cold cache), not after."""
         sd = self._sounddevice()
-        self._mute_stderr()  # PortAudio's ALSA probing prints C-level noise there
         try:
-            sd.check_output_settings(samplerate=self.rate, channels=1, dtype="float32")
+            with muted_stderr():  # PortAudio's ALSA probing prints C-level noise there
+                sd.check_output_settings(samplerate=self.rate, channels=1, dtype="float32")
         except (sd.PortAudioError, ValueError) as exc:
             raise NoDeviceError(str(exc).split("\n")[0]) from None
-        finally:
-            self._restore_stderr()
 
     @staticmethod
     def _sounddevice():
@@ -88,7 +87,7 @@ class SoundDeviceOutput:
         def finished() -> None:
             self.failed = True
 
-        self._mute_stderr()
+        self._muted.enter_context(muted_stderr())
         try:
             self.stream = sd.OutputStream(
                 samplerate=self.rate,
@@ -102,7 +101,7 @@ class SoundDeviceOutput:
             self.last_call = time.monotonic()
             self.stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            self._restore_stderr()
+            self._muted.close()
             raise NoDeviceError(str(exc).split("\n")[0]) from None
 
     def alive(self) -> bool:
@@ -132,19 +131,21 @@ class SoundDeviceOutput:
             stream.close()
         except Exception:  # a vanished device cannot be stopped any further
             pass
-        self._restore_stderr()
+        self._muted.close()
 
-    # PortAudio's ALSA layer writes C-level diagnostics straight to fd 2 when a device fails
-    # ("Expression '...' failed in pa_linux_alsa.c"); the user gets our one line instead.
-    def _mute_stderr(self) -> None:
-        sys.stderr.flush()
-        self._stderr = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
 
-    def _restore_stderr(self) -> None:
-        if self._stderr is not None:
-            os.dup2(self._stderr, 2)
-            os.close(self._stderr)
-            self._stderr = None
+@contextlib.contextmanager
+def muted_stderr() -> Iterator[None]:
+    """File descriptor 2 goes nowhere while in it. PortAudio's ALSA layer writes C-level
+    diagnostics straight there when a device fails ("Expression '...' failed in
+    pa_linux_alsa.c"); the user gets the coach's one line instead."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

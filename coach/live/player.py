@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from coach.errors import ControlUnavailable, DeviceGone
 from coach.live.clock import Lag
-from coach.live.controls import Action, Control
+from coach.live.controls import NOTE, Action, Control
 from coach.live.output import Output, SoundDeviceOutput
 from coach.timeline import Timeline
 
@@ -64,13 +64,15 @@ class State:
     unavailable: tuple[str, ...] = ()  # controls left out, each with why (no microphone)
     making: tuple[int, int] | None = None  # (made, to make) while phrases are still made
     held: bool = False  # waiting in silence at a step boundary for the phrases after it
+    notes: tuple[str, ...] = ()  # what the controls had to say (what the voice heard), in order
 
     @property
     def key(self) -> tuple:
         """What a subscriber hears about: all but the clock running on."""
         lag = self.lag
         return (self.status, self.step, self.volume_db, lag.dropouts, lag.catch_ups,
-                lag.behind > 0, self.unavailable, self.making, self.held)  # fmt: skip
+                lag.behind > 0, self.unavailable, self.making, self.held,
+                len(self.notes))  # fmt: skip
 
 
 def snapshot(timeline: Timeline, sample: int, status: str, volume_db: float, lag: Lag) -> State:
@@ -131,6 +133,7 @@ class Player:
         self._state = self._latest = snapshot(timeline, start, "starting", 0.0, Lag())
         self._done = threading.Event()
         self._unavailable: tuple[str, ...] = ()
+        self._notes: tuple[str, ...] = ()
         self._failure: BaseException | None = None  # a subscriber's
         self._threads: list[threading.Thread] = []
 
@@ -215,10 +218,10 @@ class Player:
                     threading.Thread(
                         target=self._when_ahead, args=(playback, own), daemon=True
                     ).start()
-                stack.callback(self.output.stop, False)
-                self.output.start(playback.fill)
-                # After the output: its guard on stderr also hides PortAudio's C-level noise
-                # when a microphone fails to open; the control's one line says it instead.
+                # The controls before the output, which then starts alone: started after it,
+                # the voice control's worker (an interpreter building two decoders, a second of
+                # CPU) and input stream competed with the output's first buffers, and on a
+                # loaded machine the session's first 0.5-1.1 s were lost.
                 unavailable = []
                 for control in self.controls:
                     try:
@@ -227,6 +230,8 @@ class Player:
                     except ControlUnavailable as exc:
                         unavailable.append(str(exc))
                 self._unavailable = tuple(unavailable)
+                stack.callback(self.output.stop, False)
+                self.output.start(playback.fill)
                 self._publish(playback)
                 ending = self._loop(playback, own)
                 self._publish(playback, ending)
@@ -248,7 +253,9 @@ class Player:
                 action = self._actions.get(timeout=POLL)
             except queue.Empty:
                 action = None
-            if action is not None and action is not _WAKE:
+            if action is not None and action.name == NOTE:
+                self._notes += (action.note,)
+            elif action is not None and action is not _WAKE:
                 if action.name == "quit":
                     self.output.stop(drain=False)
                     return "stopped"
@@ -296,7 +303,11 @@ class Player:
         making = self.making
         made = (making.done, making.total) if making and making.done < making.total else None
         state = dataclasses.replace(
-            state, unavailable=self._unavailable, making=made, held=playback.held and not ending
+            state,
+            unavailable=self._unavailable,
+            notes=self._notes,
+            making=made,
+            held=playback.held and not ending,
         )
         self._latest = state
         # What was handed over is heard later; at the end the sound is over (stopped at once,
