@@ -56,23 +56,29 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def terminate_as_exception() -> Iterator[Callable[[], None]]:
-    """Turn SIGTERM into an exception while exporting (SIGINT already raises one): the handler
-    only notes it, and the `check()` yielded raises Terminated from then on, called by the
-    export between blocks. Raised from the handler itself, the exception surfaced wherever
-    Python happened to be, inside PyAV's encoder too, which lost it about 1 run in 35 (the
-    export then ran on to its end) or was left half set up."""
-    seen = threading.Event()
+def stop_between_blocks() -> Iterator[Callable[[], None]]:
+    """Ctrl-C and SIGTERM while exporting, raised where the export can stop cleanly: their
+    handlers only note them, and the `check()` yielded raises KeyboardInterrupt or
+    Terminated from then on, called by the export between blocks. Raised from a handler, the
+    exception surfaced wherever Python happened to be, inside PyAV's encoder too, which lost
+    it about 1 run in 35 (the export then ran on to its end) or was left half set up."""
+    seen: list[int] = []
 
     def check() -> None:
-        if seen.is_set():
+        if seen and seen[0] == signal.SIGINT:
+            raise KeyboardInterrupt
+        if seen:
             raise Terminated("export terminated: nothing was written")
 
     if threading.current_thread() is not threading.main_thread():
-        yield check  # only the main thread may set a handler; SIGTERM stays as it is
+        yield check  # only the main thread may set a handler; the signals stay as they are
         return
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.set())
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored (a background job) stays so
+            previous[sig] = signal.signal(sig, lambda signum, frame: seen.append(signum))
     try:
         yield check
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

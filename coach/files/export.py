@@ -20,7 +20,7 @@ import numpy as np
 
 from coach.errors import CoachError, OutputError, PeakTooHigh, UnknownFormat
 from coach.files import chapters
-from coach.files.atomic import partial, remove_stale_partials, terminate_as_exception
+from coach.files.atomic import partial, remove_stale_partials, stop_between_blocks
 from coach.files.encode import FORMATS, Format, encode
 from coach.files.preview import to_srt, to_vtt
 from coach.sound.decode import DecodeError, decoded
@@ -147,7 +147,7 @@ def export(
 
 
 def _write_all(timeline, sounds, spec, targets, transcript, loudness, music, progress) -> None:
-    with terminate_as_exception() as check, contextlib.ExitStack() as stack:
+    with stop_between_blocks() as check, contextlib.ExitStack() as stack:
         partials = [stack.enter_context(partial(target)) for target in targets]
 
         def mix(dips: Dips, report: Callable[[int], None] | None = None) -> Iterator:
