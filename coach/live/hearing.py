@@ -9,9 +9,10 @@ How an utterance becomes an action (or, far more often, nothing):
    says "Next: ..." before every step. Speak in the gaps; a command is short.
 3. **Two passes that must agree.** A grammar that knows only "coach <command>" turns any
    speech into some command (measured: a plain sentence, the coach's own instructions), so a
-   second decoder runs a language model of everyday speech around a massage plus the coach's
-   own words plus the commands. An utterance is a command only when that second pass hears
-   exactly "coach <command>" too. Measured (benchmarks/bench_listen.py): 44 of 45
+   second decoder runs a language model of everyday speech around a massage plus the
+   commands (and any `own_words` given; the command line gives none: see the README). An
+   utterance is a command only when that second pass hears exactly "coach <command>" too.
+   Measured (benchmarks/bench_listen.py): 44 of 45
    Piper-voiced commands (5 speeds, 20 dB SNR) taken, none wrongly, and no action at all in
    a 20-minute session with 28 distractors ("Next time, a little lighter.", "Coach, you're
    next."), even with the echo gate off. The full English model alone never heard "coach"
@@ -62,7 +63,7 @@ LONGEST = 3.0
 COMMAND_WEIGHT = 60
 
 # Everyday speech during a massage, so the language model has somewhere to put it that is not
-# a command. Written for the purpose; the coach's own words are added from the timeline.
+# a command. Written for the purpose.
 EVERYDAY = """\
 that feels good
 a little lighter please
