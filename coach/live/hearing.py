@@ -12,11 +12,10 @@ How an utterance becomes an action (or, far more often, nothing):
    second decoder runs a language model of everyday speech around a massage plus the
    commands (and any `own_words` given; the command line gives none: see the README). An
    utterance is a command only when that second pass hears exactly "coach <command>" too.
-   Measured (benchmarks/bench_listen.py): 44 of 45
-   Piper-voiced commands (5 speeds, 20 dB SNR) taken, none wrongly, and no action at all in
-   a 20-minute session with 28 distractors ("Next time, a little lighter.", "Coach, you're
-   next."), even with the echo gate off. The full English model alone never heard "coach"
-   ("go next", "both thought").
+   Measured (benchmarks/bench_listen.py): 44 of 45 Piper-voiced commands (5 speeds, 20 dB
+   SNR) taken, none wrongly, and no action at all in a 20-minute session with 28 distractors
+   ("Next time, a little lighter.", "Coach, you're next."), even with the echo gate off.
+   The full English model alone never heard "coach" ("go next", "both thought").
 4. **The wake word.** Every command starts with "coach", so talking about pausing is not
    pausing.
 
