@@ -15,8 +15,8 @@ from pathlib import Path
 
 from common import coach_command, save
 
+from coach.lexicon import lexicon_for, respell
 from coach.sound import piper
-from coach.sound.lexicon import lexicon_for, respell
 
 ROUTINES = ["quick-relief", "self-massage", "classic-back"]
 REPEATS = 3

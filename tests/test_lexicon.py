@@ -15,10 +15,10 @@ import pytest
 from command import coach
 from routines import routine_toml, step_table
 
+from coach.lexicon import ESPEAK, LEXICON, canonical, espeak_phonemes
 from coach.session import SessionSpec, build
 from coach.sound import piper
 from coach.sound.espeak import AMPLITUDE, SILENCE, Speech, espeak_available, parse_wav, speed
-from coach.sound.lexicon import ESPEAK, LEXICON, canonical, espeak_phonemes
 from coach.sound.piper import PiperSpeech, bundled_voice
 from coach.sound.speech import trim
 

@@ -7,6 +7,7 @@ import re
 import string
 from pathlib import Path
 
+from coach import lexicon
 from coach.errors import RoutineError
 from coach.resources import BUILTIN_CUES, cues_dir
 from coach.script.checks import Checks
@@ -21,7 +22,6 @@ from coach.script.model import (
 )
 from coach.script.techniques import LIBRARY, Technique
 from coach.script.values import did_you_mean, show
-from coach.sound import lexicon
 from coach.timeline import SAMPLE_RATE, clock
 
 TOP_KEYS = (
@@ -172,7 +172,7 @@ class Validator(Checks):
         return found
 
     def pronounce(self, table: dict) -> dict[str, str]:
-        """Words to say by their sounds: each `word = "IPA"` (coach/sound/lexicon.py)."""
+        """Words to say by their sounds: each `word = "IPA"` (coach/lexicon.py)."""
         ctx = "[pronounce]: "
         example = 'like effleurage = "ˌɛfləˈɹɑːʒ"'
         found = {}

@@ -12,7 +12,7 @@ Each engine that speaks has an `Engine` entry (what it needs, its voices, how to
 
 Every made clip is cached with its length and checksum (coach.cache) by `CachedSpeech`, keyed
 by everything that shapes it, so a warm `coach preview` runs no subprocess and imports no
-numpy or onnxruntime. An engine that speaks says the words of its lexicon (coach.sound.lexicon:
+numpy or onnxruntime. An engine that speaks says the words of its lexicon (coach.lexicon:
 the massage terms, and a routine's own `[pronounce]`) by their sounds, not their spelling.
 """
 
@@ -29,8 +29,8 @@ from typing import Protocol
 
 from coach.cache import cache_root, read_clip, store_clip
 from coach.errors import SpeechError
+from coach.lexicon import lexicon_for, respell
 from coach.script.model import RATE_RANGE
-from coach.sound.lexicon import lexicon_for, respell
 from coach.timeline import SAMPLE_RATE
 
 # Words a minute as heard (`heard_rate`): guided audio runs at 100-130; see the README's

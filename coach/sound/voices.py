@@ -45,7 +45,7 @@ def open_speech(
     pronounce: Pronounce | None = None,
 ) -> tuple[object, list[str]]:
     """The speech engine for `voice` (or the default), and notes for the user. `pronounce`:
-    the routine's own words to say by their IPA (coach.sound.lexicon)."""
+    the routine's own words to say by their IPA (coach.lexicon)."""
     notes: list[str] = []
     if voice is None and preferred:
         speech = _named(preferred, rate, language, cache_dir, pronounce)

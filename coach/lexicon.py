@@ -17,7 +17,8 @@ the engine was given, so a changed pronunciation is made anew.
 
 Only the symbols of English are taken (`SYMBOLS`): both engines speak each one, so a routine's
 entry is checked when the file is read, with its line, not when a phrase fails to speak.
-Pure: no engine, no I/O.
+Pure: no engine, no I/O. At the package's top, beside the timeline: the script checks a
+routine's entries with it and the engines say them, and the script imports nothing of sound.
 """
 
 from __future__ import annotations
