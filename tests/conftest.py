@@ -78,3 +78,13 @@ def piper_env(piper_cache) -> dict[str, str]:
 def pytest_runtest_setup(item):
     """Before the test's fixtures: may it start a PulseAudio server (tests/pulse.py)?"""
     pulse.realtime_test = item.get_closest_marker("realtime") is not None
+
+
+@pytest.fixture
+def pulse_here(monkeypatch):
+    """A private PulseAudio that this process's own sound goes to (its server in the env)."""
+    server = pulse.PulseServer().start()
+    for key, value in server.env.items():
+        monkeypatch.setenv(key, value)
+    yield server
+    server.stop()

@@ -9,7 +9,7 @@ import os
 import time
 
 import pytest
-from pulse import RATE, PulseServer
+from pulse import RATE
 from routines import QUIET, routine_toml, step_table
 from test_player import first_sound
 
@@ -84,17 +84,10 @@ ROUTINE = routine_toml(
 SLEEP = 11.0  # step 2 starts about 9 s after launch: it must wait for step 3's title
 
 
-@pytest.fixture
-def pulse(monkeypatch):
-    server = PulseServer().start()
-    for key, value in server.env.items():
-        monkeypatch.setenv(key, value)
-    yield server
-    server.stop()
-
-
 @pytest.mark.realtime
-def test_falling_behind_holds_at_a_step_boundary_then_goes_on_on_schedule(cold, pulse, monkeypatch):
+def test_falling_behind_holds_at_a_step_boundary_then_goes_on_on_schedule(
+    cold, pulse_here, monkeypatch
+):
     """An engine slowed after the start (the real espeak-ng underneath, sleeping on step 3's
     title) leaves step 2 unsettled: the session holds in silence at step 2's start, says so,
     and then plays steps 2 and 3 exactly as the timeline says, shifted by the hold."""
@@ -114,7 +107,7 @@ def test_falling_behind_holds_at_a_step_boundary_then_goes_on_on_schedule(cold, 
     live = LiveSession(session)
     states = []
     live.subscribe(states.append)
-    recorder = pulse.record()
+    recorder = pulse_here.record()
     live.start()
     t0 = first_sound(recorder, timeout=10)
     assert making.finished.wait(30) and making.error is None

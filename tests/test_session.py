@@ -16,7 +16,7 @@ import wave
 
 import numpy as np
 import pytest
-from pulse import RATE, PulseServer
+from pulse import RATE
 from test_player import ROUTINE, first_sound
 from tones import CUE, CUE_HZ, INSTRUCTION, PART_GAP, step_hz, tone_clip, tone_session
 
@@ -43,21 +43,12 @@ def test_importing_the_session_layer_loads_no_numpy():
     assert proc.stdout.strip() == "False", proc.stderr
 
 
-@pytest.fixture
-def pulse(monkeypatch):
-    server = PulseServer().start()
-    for key, value in server.env.items():
-        monkeypatch.setenv(key, value)
-    yield server
-    server.stop()
-
-
 def at(moment: float) -> None:
     time.sleep(max(0.0, moment - time.monotonic()))
 
 
 @pytest.mark.realtime
-def test_a_live_session_driven_from_code(pulse):
+def test_a_live_session_driven_from_code(pulse_here):
     # Each step: a 150 ms tone, another 100 ms later (both at the step's own pitches), and a
     # cue tone in its middle. The pause comes inside step 1's second tone, so the recording
     # shows where the clock stopped and where it went on.
@@ -70,7 +61,7 @@ def test_a_live_session_driven_from_code(pulse):
         threads.add(threading.current_thread().name)
 
     live.subscribe(note)
-    recorder = pulse.record()
+    recorder = pulse_here.record()
     live.start()
     t0 = first_sound(recorder)
     at(t0 + 0.28)  # heard a device buffer later: inside the second tone (0.25-0.40 s)
@@ -198,7 +189,7 @@ def test_notes_and_warnings_come_back_as_data(capfd):
 
 
 @pytest.mark.realtime
-def test_a_subscriber_that_fails_ends_the_session_as_failed(pulse):
+def test_a_subscriber_that_fails_ends_the_session_as_failed(pulse_here):
     live = LiveSession(tone_session(3, 1.0), sounds=tone_clip)
     broken = ValueError("the page went away")
 
@@ -208,7 +199,7 @@ def test_a_subscriber_that_fails_ends_the_session_as_failed(pulse):
 
     live.subscribe(fail_at_step_2)
     assert live.state.status == "starting"
-    recorder = pulse.record()
+    recorder = pulse_here.record()
     live.start()
     assert live.wait(0.5) is None  # still playing: step 2 starts 1 s in
     assert live.wait(5) == "failed"
@@ -224,7 +215,7 @@ def test_a_subscriber_that_fails_ends_the_session_as_failed(pulse):
 
 
 @pytest.mark.realtime
-def test_a_live_session_plays_its_music_bed(pulse, tmp_path):
+def test_a_live_session_plays_its_music_bed(pulse_here, tmp_path):
     """The bed and the calibration come with the session, not the command line: a front end
     gets the very sound `coach play --music` makes."""
     music = tmp_path / "bed.wav"
@@ -237,7 +228,7 @@ def test_a_live_session_plays_its_music_bed(pulse, tmp_path):
     routine = ROUTINE.replace('title = "Two short steps"', 'title = "With music"')
     spec = SessionSpec(routine, music=str(music), from_step=1)
     live = LiveSession(build(spec, preferred_voice=os.environ["COACH_VOICE"]))
-    recorder = pulse.record()
+    recorder = pulse_here.record()
     live.start()
     t0 = first_sound(recorder, timeout=20)
     at(t0 + 3.0)
