@@ -189,10 +189,12 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
         if isinstance(state.error, DeviceGone):
             raise CoachError(f"{state.error}. {hint()}")
         raise state.error
+    # How the session kept time goes with its last line, whether it finished or was stopped.
+    summary = lag_summary(state.lag, live.timeline.sample_rate)
     if ended == "finished":
-        view.say(f"Session complete.{lag_summary(state.lag, live.timeline.sample_rate)}")
+        view.say(f"Session complete.{summary}")
     else:
-        view.say(f"Stopped. {hint()}")
+        view.say(f"Stopped.{summary} {hint()}")
     return code
 
 
