@@ -58,6 +58,7 @@ def cli():
       coach play classic-back         live, hands-free guidance (20 minutes)
       coach preview classic-back      the timed script as text, no audio
       coach export classic-back -o guide.mp3   one audio file with chapters
+      coach serve                     all of it in a browser, a phone as the remote
 
     A ROUTINE is a built-in name from `coach list` or the path of your own routine file
     (format: docs/routines.md).
@@ -133,7 +134,7 @@ def export(routine, output, fmt, transcript, loudness, music, **options):
         click.echo(f"wrote {path}")
 
 
-@cli.command(short_help="Show the timed script as text, no audio.")
+@cli.command(short_help="Show the timed script as text or a picture, no audio.")
 @click.argument("routine")
 @timeline_options
 @click.option(
