@@ -98,14 +98,13 @@ def build(
     runs once the routine, music and voice are known good, before any phrase is made (a
     player checks its audio device there). `ahead`: for playing live from the start, make
     the phrases while the session plays (`Session.making`), in the order it needs them,
-    unless every phrase is made already; `progress` is then not called.
+    unless every phrase is made already or the guessed lengths fit with less than
+    AHEAD_MARGIN to spare; `progress` is then not called.
 
     Raises RoutineError (with every problem and its line), TooShort (with the shortest length
     that fits), SpeechError (with what would fix it), or CoachError.
     """
     from coach.resources import scripts_dir
-    from coach.script import compiler, framing
-    from coach.script.compiler import compile_routine, shortest_minutes
     from coach.script.lint import lint
     from coach.sound.cues import Cues
     from coach.sound.speech import Estimate
@@ -122,63 +121,110 @@ def build(
         speech, said = _speech(spec, routine, rate, preferred_voice)
         notes += said
         speech.progress = progress
-    cues = Cues()
-    options = dict(ticks=True if spec.ticks else None)
     # Advice may point at a file's words only when the user wrote the file; when a built-in
     # or an option of this run is involved, the error carries the length that fits.
     editable = routine.path == PASTED or Path(routine.path).parent.resolve() != scripts_dir()
-    options_used = spec.minutes is not None or spec.rate is not None or spec.voice is not None
-    screening = routine.coaching.safety_notice and spec.safety
+    seed = spec.seed if spec.seed is not None else int(date.today().strftime("%Y%m%d"))
+    plan = _Plan(spec, routine, speech, Cues(), editable, dict(ticks=spec.ticks or None, seed=seed))
     if before_synthesis:
         before_synthesis()
-    seed = spec.seed if spec.seed is not None else int(date.today().strftime("%Y%m%d"))
-    options = dict(options, seed=seed)
     making = None
     if ahead and not estimate and spec.from_step is None:
-        making = _making(spec, routine, speech, cues, editable, screening, options)
+        making = _making(plan)
     if making is not None:  # the player waits, in its lead-in, until synthesis keeps ahead
         making.start()
-        return Session(spec, routine, speech, cues, making.timeline, tuple(notes), warnings, making)
+        timeline = making.timeline
+    else:
+        timeline = _made_first(plan)
+    return Session(spec, routine, speech, plan.cues, timeline, tuple(notes), warnings, making)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a session is compiled from, once the routine and the voice are known good."""
+
+    spec: SessionSpec
+    routine: Routine
+    speech: object
+    cues: object
+    editable: bool  # the user wrote the routine: its problems may name its lines
+    options: dict  # the compiler's: ticks and seed
+
+    @property
+    def screening(self) -> bool:
+        return self.routine.coaching.safety_notice and self.spec.safety
+
+    def unfit(self, error: RoutineError) -> RoutineError:
+        """`error` (the real lengths do not fit) as the user should hear it: the file's own
+        problems when its author can fix them and no option of this run is involved, else a
+        TooShort with the shortest length that fits (its phrases made now, if not yet)."""
+        from coach.script.compiler import shortest_minutes
+
+        spec = self.spec
+        options_used = spec.minutes is not None or spec.rate is not None or spec.voice is not None
+        if self.editable and not options_used:
+            return error
+        shortest = shortest_minutes(self.routine, self.speech, self.cues, **self.options)
+        return TooShort(error.problems, self.routine.name, spec.minutes, shortest)
+
+
+def _made_first(plan: _Plan) -> Timeline:
+    """The framed timeline, every phrase made first (with `progress`), in one batch: one
+    progress report, and the engine's workers kept busy."""
+    from coach.script import compiler, framing
+
+    routine, speech, spec = plan.routine, plan.speech, plan.spec
     try:
-        # Every phrase in one batch: one progress report, and the engine's workers kept busy.
-        texts = [
-            *compiler.phrases(routine, spec.minutes, seed),
-            *framing.phrases(routine, screening),
-        ]
-        speech.lengths(texts)
-        timeline = compile_routine(
-            routine, speech, cues, minutes=spec.minutes, editable=editable, **options
+        speech.lengths(
+            [
+                *compiler.phrases(routine, spec.minutes, plan.options["seed"]),
+                *framing.phrases(routine, plan.screening),
+            ]
         )
-        timeline = framing.frame(timeline, routine, speech, screening=screening)
+        timeline = compiler.compile_routine(
+            routine, speech, plan.cues, minutes=spec.minutes, editable=plan.editable,
+            **plan.options,
+        )  # fmt: skip
+        return framing.frame(timeline, routine, speech, screening=plan.screening)
     except RoutineError as e:
-        if editable and not options_used:
-            raise
-        shortest = shortest_minutes(routine, speech, cues, **options)
-        raise TooShort(e.problems, routine.name, spec.minutes, shortest) from None
-    return Session(spec, routine, speech, cues, timeline, tuple(notes), warnings)
+        raise plan.unfit(e) from None
 
 
-def _making(spec, routine, speech, cues, editable, screening, options) -> Making | None:
+# A cold `play` starts on guessed lengths (the words-a-minute estimate) only when they fit with
+# this much to spare: measured on the built-in routines' own words at 100-160 words a minute,
+# espeak-ng and the Piper voice ran up to 11.5 % over the estimate in a step's floor (what a
+# routine's own length must hold) and 2.1 % in a routine's shortest length (what --minutes
+# must hold): benchmarks/results/margin.md. Closer than this, every phrase is made first, so
+# a length that does not fit is said before any sound; a voice straying further still (odd
+# words) ends the session with the length that fits (`_Plan.unfit`).
+AHEAD_MARGIN = 1.15
+
+
+def _making(plan: _Plan) -> Making | None:
     """The phrases to make while the session plays, or None when all are made already or the
-    guessed lengths do not fit (the whole build then says why, as without `ahead`)."""
+    guessed lengths do not fit with AHEAD_MARGIN to spare (the whole build then says why, as
+    without `ahead`)."""
     from coach.live.making import Making
     from coach.script.arrival import compile_known, order
-    from coach.sound.speech import Estimate
+    from coach.sound.speech import DEFAULT_RATE, Estimate
 
-    rate = spec.rate or routine.rate
-    guess = Estimate(rate) if rate else Estimate()
+    routine, speech, spec = plan.routine, plan.speech, plan.spec
+    rate = spec.rate or routine.rate or DEFAULT_RATE
+    estimate = Estimate(rate)
 
-    def compile(known):
+    def compile(known, guess=estimate):
         return compile_known(
-            routine, known, guess, speech, cues, minutes=spec.minutes, screening=screening,
-            editable=editable, **options,
+            routine, known, guess, speech, plan.cues, minutes=spec.minutes,
+            screening=plan.screening, editable=plan.editable, **plan.options,
         )  # fmt: skip
 
-    need = order(routine, spec.minutes, screening, options["seed"])
-    if len(speech.made(need.texts())) == len(need.texts()):  # warm: built as ever
+    need = order(routine, spec.minutes, plan.screening, plan.options["seed"])
+    made = speech.made(need.texts())
+    if len(made) == len(need.texts()):  # warm: built as ever
         return None
     try:
-        return Making(speech, need, compile)
+        compile(made, Estimate(int(rate / AHEAD_MARGIN)))  # lengths AHEAD_MARGIN longer
+        return Making(speech, need, compile, plan.unfit)
     except RoutineError:
         return None
 

@@ -149,17 +149,22 @@ def build_session(
     except SpeechError as e:
         raise CoachError(_speech_hint(e, can_estimate)) from None
     except TooShort as e:
-        if e.minutes:
-            hint = f"--minutes {e.minutes:g} is too short for {e.routine}: try --minutes "
-        else:
-            hint = f"{e.routine} needs more time at this voice and rate: try --minutes "
-        raise RoutineError(e.problems, hint + str(e.shortest_minutes)) from None
+        raise too_short(e) from None
     finally:
         if bar is not None:  # built ahead, the rest is made while playing: the status says it
             bar.close()
     for note in session.notes:
         click.echo(f"coach: {note}", err=True)
     return session
+
+
+def too_short(error: TooShort) -> RoutineError:
+    """`error` with the option that fixes it: the length that fits, as --minutes."""
+    if error.minutes:
+        hint = f"--minutes {error.minutes:g} is too short for {error.routine}: try --minutes "
+    else:
+        hint = f"{error.routine} needs more time at this voice and rate: try --minutes "
+    return RoutineError(error.problems, hint + str(error.shortest_minutes))
 
 
 def warn(session: Session) -> None:

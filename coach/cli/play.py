@@ -17,9 +17,10 @@ from coach.cli.options import (
     music_option,
     session_spec,
     timeline_options,
+    too_short,
     warn,
 )
-from coach.errors import CoachError, DeviceGone, NoDeviceError
+from coach.errors import CoachError, DeviceGone, NoDeviceError, TooShort
 from coach.live.controls import KEY_ACTIONS
 
 if TYPE_CHECKING:
@@ -188,6 +189,8 @@ def run_live(live: LiveSession, resume: str, out: TextIO | None = None, keys: st
     if ended == "failed":
         if isinstance(state.error, DeviceGone):
             raise CoachError(f"{state.error}. {hint()}")
+        if isinstance(state.error, TooShort):  # the real voice, made while playing, ran long
+            raise too_short(state.error)
         raise state.error
     # How the session kept time goes with its last line, whether it finished or was stopped.
     summary = lag_summary(state.lag, live.timeline.sample_rate)

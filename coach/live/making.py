@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from coach.errors import RoutineError
 from coach.script.arrival import Order, needed_at, settled
 from coach.timeline import SAMPLE_RATE, Timeline
 
@@ -40,6 +41,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_parent=_forked)
 
 Compile = Callable[[Mapping[str, int]], "tuple[Timeline, int]"]
+Unfit = Callable[[RoutineError], BaseException]
 Update = Callable[[Timeline, int], None]
 
 
@@ -54,9 +56,12 @@ class _Stopped(Exception):
 class Making:
     """The phrases of `order` (coach.script.arrival.Order) that `speech` has not made yet,
     made in that order (`start()`), with the timeline `compile(known lengths)` gives and its
-    settled sample kept up to date."""
+    settled sample kept up to date. When the lengths made do not fit (a RoutineError from
+    `compile`), the synthesis stops and `error` is what `unfit(that error)` makes of it."""
 
-    def __init__(self, speech, order: Order, compile: Compile) -> None:
+    def __init__(
+        self, speech, order: Order, compile: Compile, unfit: Unfit = lambda error: error
+    ) -> None:
         texts = order.texts()
         self.speech = speech
         self.order = order
@@ -65,6 +70,7 @@ class Making:
         self.total = len(self.missing)
         self.done = 0
         self._compile = compile
+        self._unfit = unfit
         self.now = compile(self.known)  # (timeline, settled): swapped whole, read whole
         self.error: BaseException | None = None
         self.finished = threading.Event()
@@ -109,19 +115,29 @@ class Making:
 
     def _run(self) -> None:
         try:
-            self.speech.progress = self._made
-            self.speech.lengths(self.missing)
+            try:
+                self.speech.progress = self._made
+                self.speech.lengths(self.missing)
+            finally:
+                self.speech.progress = None
         except _Stopped:
             pass
+        except RoutineError as exc:  # out of the engine's call: `unfit` may make phrases
+            self.error = self._explained(exc)
         except BaseException as exc:  # the player fails the session with it
             self.error = exc
         finally:
-            self.speech.progress = None
             with self._arrived:
                 self.finished.set()
                 self._arrived.notify_all()
             for update in self._listeners:
                 update(*self.now)
+
+    def _explained(self, error: RoutineError) -> BaseException:
+        try:
+            return self._unfit(error)
+        except BaseException as exc:  # (a speech failure, say): the session fails with it
+            return exc
 
     def _made(self, done: int, total: int) -> None:
         if self._stopped:

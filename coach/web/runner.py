@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.errors import CoachError
+from coach.errors import CoachError, TooShort
 from coach.files.export import FORMATS, export
 from coach.session import LiveSession, Session, SessionSpec, State, build, sounds
 from coach.timeline import Timeline
@@ -193,10 +193,23 @@ def describe(state: State, timeline: Timeline) -> dict:
         "next_title": state.next_title,
         "caught_up": state.caught_up,
         "volume_db": state.volume_db,
-        "error": str(state.error) if state.error else None,
+        "error": _worded(state.error) if state.error else None,
         "making": state.making,  # [made, to make] while speech is still made, else null
         "held": state.held,  # waiting in silence at a step boundary for it
     }
+
+
+def _worded(error: BaseException) -> str:
+    """A session's failure in one line for the page: a length too short for the voice (found
+    once its speech, made while playing, ran long) says the length that fits, in the form's
+    own words."""
+    if isinstance(error, TooShort):
+        asked = f"{error.minutes:g} minutes is" if error.minutes else "its own length is"
+        return (
+            f"{asked} too short for this routine at this voice and rate: "
+            f"try {error.shortest_minutes} minutes"
+        )
+    return str(error)
 
 
 def file_stem(session: Session) -> str:
