@@ -58,15 +58,19 @@ $(VENV)/.listen: $(VENV)/.installed
 play: setup
 	$(BIN)/coach play classic-back
 
+# The tests that need no real-time sound on every core (a file's tests stay on one worker, so
+# each module's fixtures are made once), then the real-time ones alone: under load from other
+# tests their sound would drop out.
 test: setup-test
 	$(BIN)/ruff check coach tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not realtime" -n auto --dist loadfile
+	$(BIN)/pytest -q -m realtime
 
 # Everything but the tests that play through PulseAudio in real time (marked `realtime`) and
 # those that encode or synthesize whole sessions (`slow`): `make test` runs those too.
 test-fast: setup-test
 	$(BIN)/ruff check coach tests benchmarks
-	$(BIN)/pytest -q -m "not realtime and not slow"
+	$(BIN)/pytest -q -m "not realtime and not slow" -n auto --dist loadfile
 
 bench: setup-test
 	$(BIN)/python benchmarks/run.py
