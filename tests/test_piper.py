@@ -3,12 +3,14 @@ quick-relief with a cache of its Piper clips kept between runs (see conftest.py)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import wave
@@ -316,3 +318,59 @@ def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(piper
     # The time left shows from the first phrase made a second or more in (click's rule).
     assert re.search(r"\d+%\s+\d\d:\d\d:\d\d", cold), cold
     assert stderr_on_a_terminal(routine, env) == ""  # warm: nothing to make, no bar
+
+
+# `coach serve`'s shape: a request thread starts a session built on a cold cache while another
+# thread is part-way through importing numpy (a trace function holds it there), as a player's
+# threads import at their start. A worker forked from this process waited forever for that
+# import's lock: no phrase made.
+SERVE_SHAPE = """
+import os, sys, threading, time
+from coach.session import SessionSpec, build
+
+inside, release = threading.Event(), threading.Event()
+
+def pause_in_numpy(frame, event, arg):
+    if event == "call" and frame.f_code.co_filename.endswith("numpy/__init__.py"):
+        inside.set()
+        release.wait()
+
+def importer():
+    sys.settrace(pause_in_numpy)
+    import numpy
+
+threading.Thread(target=importer).start()
+assert inside.wait(30)
+built = []
+request = threading.Thread(target=lambda: built.append(build(SessionSpec(sys.argv[1]), ahead=True)))
+request.start()
+request.join(30)
+making = built[0].making
+deadline = time.monotonic() + float(sys.argv[2])
+while making.done < 3 and not making.finished.is_set() and time.monotonic() < deadline:
+    time.sleep(0.1)
+making.stop()
+print(built[0].speech.engine, making.done, "of", making.total, "made")
+release.set()
+if making.done < 3:
+    os._exit(1)  # not waiting for workers that hang
+"""
+
+
+def test_a_cold_session_in_a_threaded_process_makes_its_phrases(piper_env, tmp_path):
+    routine = routine_toml(step_table("rest", "whole back", 20, "Rest your hands."))
+    env = dict(piper_env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # -W: on Python 3.12 forking a threaded process warns; this process must not fork.
+    command = [sys.executable, "-W", "error::DeprecationWarning", "-c", SERVE_SHAPE]
+    proc = subprocess.Popen(
+        [*command, routine, "60"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # a worker left behind, if any
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, out + err
+    assert re.fullmatch(r"piper \d+ of \d+ made\n", out), out + err
+    assert "fork" not in err, err
