@@ -339,21 +339,24 @@ def importer():
     sys.settrace(pause_in_numpy)
     import numpy
 
-threading.Thread(target=importer).start()
+threading.Thread(target=importer, daemon=True).start()
 assert inside.wait(30)
 built = []
-request = threading.Thread(target=lambda: built.append(build(SessionSpec(sys.argv[1]), ahead=True)))
+request = threading.Thread(
+    target=lambda: built.append(build(SessionSpec(sys.argv[1]), ahead=True)), daemon=True
+)
 request.start()
-request.join(30)
-making = built[0].making
+request.join(float(sys.argv[2]))
+making = built[0].making if built else None
 deadline = time.monotonic() + float(sys.argv[2])
-while making.done < 3 and not making.finished.is_set() and time.monotonic() < deadline:
+while making and making.done < 3 and not making.finished.is_set() and time.monotonic() < deadline:
     time.sleep(0.1)
+if not making or making.done < 3:
+    print("built" if built else "not built", making and making.done, flush=True)
+    os._exit(1)  # not waiting for workers that hang
 making.stop()
 print(built[0].speech.engine, making.done, "of", making.total, "made")
 release.set()
-if making.done < 3:
-    os._exit(1)  # not waiting for workers that hang
 """
 
 
@@ -362,15 +365,18 @@ def test_a_cold_session_in_a_threaded_process_makes_its_phrases(piper_env, tmp_p
     env = dict(piper_env, XDG_CACHE_HOME=str(tmp_path / "cache"))
     # -W: on Python 3.12 forking a threaded process warns; this process must not fork.
     command = [sys.executable, "-W", "error::DeprecationWarning", "-c", SERVE_SHAPE]
-    proc = subprocess.Popen(
-        [*command, routine, "60"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+    out, err = tmp_path / "out", tmp_path / "err"  # files: a hung worker would hold a pipe open
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [*command, routine, "30"], env=env, stdout=stdout, stderr=stderr,
+            start_new_session=True,
+        )  # fmt: skip
     try:
-        out, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
     finally:
         with contextlib.suppress(ProcessLookupError):  # a worker left behind, if any
             os.killpg(proc.pid, signal.SIGKILL)
+    out, err = out.read_text(), err.read_text()
     assert proc.returncode == 0, out + err
     assert re.fullmatch(r"piper \d+ of \d+ made\n", out), out + err
     assert "fork" not in err, err
