@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -380,3 +381,27 @@ def test_a_cold_session_in_a_threaded_process_makes_its_phrases(piper_env, tmp_p
     assert proc.returncode == 0, out + err
     assert re.fullmatch(r"piper \d+ of \d+ made\n", out), out + err
     assert "fork" not in err, err
+
+
+def test_ctrl_c_in_a_cold_synthesis_stops_the_coach_and_leaves_no_worker(piper_env, tmp_path):
+    """Ctrl-C at a terminal reaches its whole process group: the coach, the fork server and
+    the workers. The coach says so in one line; no worker prints a traceback or lives on."""
+    routine = tmp_path / "short.toml"
+    routine.write_text(SHORT)
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coach", "export", str(routine), "-o", str(tmp_path / "a.wav")],
+        env=dict(piper_env, XDG_CACHE_HOME=str(cache)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(cache.rglob("*.clip")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the workers are making phrases
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # the workers share its stderr: all have ended
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip() == "coach: interrupted", err  # (after the progress line, if any)

@@ -269,11 +269,13 @@ class PiperSpeech(CachedSpeech):
 
 
 # The workers come from a fork server: a process of its own, started at the first use in a
-# coach process, that imports PRELOAD once and forks one for each worker. Forking the coach
-# itself is not safe once it runs threads (the player's, `coach serve`'s): a worker forked
-# while another thread was importing numpy waited forever for that import's lock. The main
-# script (the `coach` command) and the model's libraries are imported in the server, not in
-# each worker: the first phrase comes as soon as when the coach forked (0.85 s for 3 phrases).
+# coach process, that imports PRELOAD once and forks each worker. Forking the coach itself is
+# not safe once it runs threads (the player's, `coach serve`'s): a worker forked while another
+# thread was importing numpy waited forever for that import's lock. The server imports the
+# main script (which each worker would import again; a front end's must be safe to import, as
+# multiprocessing asks) but not numpy or onnxruntime, which start threads of their own: the
+# server must stay single-threaded to fork safely. A first call (3 phrases, loads included,
+# median of 10): first clip 0.96 s, all 1.21 s; by fork 0.92 / 1.16 s, by spawn 0.94 / 1.28 s.
 PRELOAD = ["__main__", __name__]
 
 
