@@ -29,20 +29,22 @@ MINUTE = 60.0
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds of the process, its children reaped so far and those still running (the
-    neural voice's worker processes)."""
+    """CPU seconds of the process and all its descendants, those reaped so far and those still
+    running (the neural voice's fork server and the worker processes it forks)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    stats = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        mine = int(stat.parent.name) == pid
-        if mine or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            used = int(fields[11]) + int(fields[12])
-            total += (used + (int(fields[13]) + int(fields[14]) if mine else 0)) / tick
-    return total
+    tree, grown = {pid}, True
+    while grown:
+        found = {p for p, fields in stats.items() if int(fields[1]) in tree} - tree
+        tree |= found
+        grown = bool(found)
+    # utime, stime, and the reaped children's cutime and cstime (fields 14-17 of stat)
+    return sum(sum(map(int, stats[p][11:15])) for p in tree if p in stats) / tick
 
 
 def run(server: PulseServer, cache: str, minute: bool) -> tuple[float, float | None]:

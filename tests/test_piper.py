@@ -3,14 +3,17 @@ quick-relief with a cache of its Piper clips kept between runs (see conftest.py)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -316,3 +319,89 @@ def test_first_synthesis_shows_a_progress_bar_with_time_left_on_a_terminal(piper
     # The time left shows from the first phrase made a second or more in (click's rule).
     assert re.search(r"\d+%\s+\d\d:\d\d:\d\d", cold), cold
     assert stderr_on_a_terminal(routine, env) == ""  # warm: nothing to make, no bar
+
+
+# `coach serve`'s shape: a request thread starts a session built on a cold cache while another
+# thread is part-way through importing numpy (a trace function holds it there), as a player's
+# threads import at their start. A worker forked from this process waited forever for that
+# import's lock: no phrase made.
+SERVE_SHAPE = """
+import os, sys, threading, time
+from coach.session import SessionSpec, build
+
+inside, release = threading.Event(), threading.Event()
+
+def pause_in_numpy(frame, event, arg):
+    if event == "call" and frame.f_code.co_filename.endswith("numpy/__init__.py"):
+        inside.set()
+        release.wait()
+
+def importer():
+    sys.settrace(pause_in_numpy)
+    import numpy
+
+threading.Thread(target=importer, daemon=True).start()
+assert inside.wait(30)
+built = []
+request = threading.Thread(
+    target=lambda: built.append(build(SessionSpec(sys.argv[1]), ahead=True)), daemon=True
+)
+request.start()
+request.join(float(sys.argv[2]))
+making = built[0].making if built else None
+deadline = time.monotonic() + float(sys.argv[2])
+while making and making.done < 3 and not making.finished.is_set() and time.monotonic() < deadline:
+    time.sleep(0.1)
+if not making or making.done < 3:
+    print("built" if built else "not built", making and making.done, flush=True)
+    os._exit(1)  # not waiting for workers that hang
+making.stop()
+print(built[0].speech.engine, making.done, "of", making.total, "made")
+release.set()
+"""
+
+
+def test_a_cold_session_in_a_threaded_process_makes_its_phrases(piper_env, tmp_path):
+    routine = routine_toml(step_table("rest", "whole back", 20, "Rest your hands."))
+    env = dict(piper_env, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # -W: on Python 3.12 forking a threaded process warns; this process must not fork.
+    command = [sys.executable, "-W", "error::DeprecationWarning", "-c", SERVE_SHAPE]
+    out, err = tmp_path / "out", tmp_path / "err"  # files: a hung worker would hold a pipe open
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [*command, routine, "30"], env=env, stdout=stdout, stderr=stderr,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        proc.wait(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # a worker left behind, if any
+            os.killpg(proc.pid, signal.SIGKILL)
+    out, err = out.read_text(), err.read_text()
+    assert proc.returncode == 0, out + err
+    assert re.fullmatch(r"piper \d+ of \d+ made\n", out), out + err
+    assert "fork" not in err, err
+
+
+def test_ctrl_c_in_a_cold_synthesis_stops_the_coach_and_leaves_no_worker(piper_env, tmp_path):
+    """Ctrl-C at a terminal reaches its whole process group: the coach, the fork server and
+    the workers. The coach says so in one line; no worker prints a traceback or lives on."""
+    routine = tmp_path / "short.toml"
+    routine.write_text(SHORT)
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coach", "export", str(routine), "-o", str(tmp_path / "a.wav")],
+        env=dict(piper_env, XDG_CACHE_HOME=str(cache)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(cache.rglob("*.clip")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the workers are making phrases
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # the workers share its stderr: all have ended
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip() == "coach: interrupted", err  # (after the progress line, if any)

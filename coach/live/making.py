@@ -10,7 +10,6 @@ compiler's causality, which tests/test_arrival.py proves on every built-in.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,20 +24,6 @@ MARGIN = 1.5
 # The speed estimate leaves out the first phrase, which carries the model's load (1.8 s of the
 # first step's 3.0 s with the neural voice), once this many more have come.
 STEADY = 2
-
-# The engine's workers are all forked once no fork came for this long (they come milliseconds
-# apart, all from one call).
-FORKED = 0.1
-_forks = 0  # forks of this process so far: the workers' start is seen, not guessed
-
-
-def _forked() -> None:
-    global _forks
-    _forks += 1
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_parent=_forked)
 
 Compile = Callable[[Mapping[str, int]], "tuple[Timeline, int]"]
 Unfit = Callable[[RoutineError], BaseException]
@@ -89,22 +74,13 @@ class Making:
         self._listeners.append(update)
 
     def start(self) -> None:
-        """Start making; return once the engine has forked its worker processes (the neural
-        voice's, in one burst) or made the first phrase. Forked while the player's threads
-        start (importing, opening the sound server), the workers hung: 0 of 76 made in 30 s."""
+        """Start making, on a thread of its own, and return at once: the player's threads may
+        start meanwhile, since the neural voice's workers do not fork this process (they come
+        from a fork server, coach.sound.piper)."""
         if self.finished.is_set():
             return
         self._began = time.monotonic()
-        forks = seen = _forks
         threading.Thread(target=self._run, name="coach-making", daemon=True).start()
-        quiet_since = time.monotonic()
-        with self._arrived:
-            while not self._times and not self.finished.is_set():
-                if _forks != seen:
-                    seen, quiet_since = _forks, time.monotonic()
-                elif seen != forks and time.monotonic() - quiet_since >= FORKED:
-                    return
-                self._arrived.wait(0.01)
 
     def stop(self) -> None:
         """Make no more phrases (the session ended): the engine's workers stop after the
