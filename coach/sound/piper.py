@@ -271,12 +271,14 @@ class PiperSpeech(CachedSpeech):
 # The workers come from a fork server: a process of its own, started at the first use in a
 # coach process, that imports PRELOAD once and forks each worker. Forking the coach itself is
 # not safe once it runs threads (the player's, `coach serve`'s): a worker forked while another
-# thread was importing numpy waited forever for that import's lock. The server imports the
-# main script (which each worker would import again; a front end's must be safe to import, as
-# multiprocessing asks) but not numpy or onnxruntime, which start threads of their own: the
-# server must stay single-threaded to fork safely. A first call (3 phrases, loads included,
-# median of 10): first clip 0.96 s, all 1.21 s; by fork 0.92 / 1.16 s, by spawn 0.94 / 1.28 s.
-PRELOAD = ["__main__", __name__]
+# thread was importing numpy waited forever for that import's lock. The server preloads this
+# module only, not numpy or onnxruntime, which start threads of their own: the server must
+# stay single-threaded to fork safely. (Not "__main__" either: on Python 3.11-3.13 the server
+# never imports it, its main_path key being absent; each worker imports the main script as it
+# starts, so a front end's must be safe to import, as multiprocessing asks.) A first call
+# (3 phrases, loads included, median of 10): first clip 0.96 s, all 1.21 s; by fork 0.92 /
+# 1.16 s, by spawn 0.94 / 1.28 s.
+PRELOAD = [__name__]
 
 
 def _workers():
