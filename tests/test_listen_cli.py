@@ -188,12 +188,19 @@ def test_a_user_routine_steered_by_voice(room, tmp_path):
 @pytest.mark.realtime
 def test_coach_next_in_a_built_in_routine(room):
     # classic-back from its third step (the coach in espeak-ng, the suite's voice): "coach,
-    # next" in the first long quiet stretch starts step 4 at once.
+    # next" in the step's longest quiet stretch starts step 4 at once. Said again, another way,
+    # when the line says it was not taken, as a user does who hears no acknowledgement: 1 or 2
+    # commands in 45 are not taken (benchmarks/results/listen.md), and in CI this one once was
+    # (the two passes heard "coach back" and "coach next"); the user routine's test bounds how
+    # many.
     spec = SessionSpec("classic-back", safety=False, from_step=3)
     timeline = build(spec).timeline
     step = timeline.steps[3]
     sounds = sorted((e.start, e.end) for e in timeline.events if e.step == 3 and e.role != "tick")
-    quiet = next(a[1] for a, b in itertools.pairwise(sounds) if b[0] - a[1] > 5 * SAMPLE_RATE)
+    gaps = [(b[0] - a[1], a[1]) for a, b in itertools.pairwise(sounds)]
+    length, quiet = max(gaps)
+    assert length > 10 * SAMPLE_RATE  # room for two tries before the coach speaks again
+    takes = [rendition("Coach, next.", *how, take=k) for k, how in enumerate(NEXTS[:2])]
     recorder = room.record()
     session = Session(room, ["classic-back", "--no-keys", "--no-safety", "--listen",
                              "--from-step", "3"])  # fmt: skip
@@ -202,10 +209,9 @@ def test_coach_next_in_a_built_in_routine(room):
         # the session starts, before its sound).
         began = first_sound(recorder, timeout=60)
         at = began + (quiet - step.start) / SAMPLE_RATE + AFTER_WORDS
-        done = session.say(rendition("Coach, next.", 1.1, -1, 22, take=0), at)
+        done = session.command(takes, "next", at)
         after = session.step(4, timeout=WITHIN + 1.0)
     finally:
         session.stop()
         recorder.stop()
     assert after is not None and after - done < WITHIN, session.text()
-    assert "heard: taken: next" in [line for _, line in session.lines]
