@@ -88,3 +88,9 @@ def pulse_here(monkeypatch):
         monkeypatch.setenv(key, value)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cold(monkeypatch, tmp_path):
+    """An empty cache: every phrase is made afresh."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -21,12 +21,6 @@ from coach.sound.cues import Cues
 from coach.sound.speech import Estimate
 
 
-@pytest.fixture
-def cold(monkeypatch, tmp_path):
-    """An empty cache: every phrase is made afresh."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
 def voice() -> str:
     return os.environ["COACH_VOICE"]
 

@@ -35,12 +35,6 @@ LONG_WORDS = routine_toml(
 )
 
 
-@pytest.fixture
-def cold(monkeypatch, tmp_path):
-    """An empty cache: every phrase is made afresh."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
 def shortests(routine, rate: int, cache) -> tuple[int, int]:
     """The shortest --minutes by the estimate and by the suite's real voice (made into a cache
     of the test's own, so the played session's stays empty)."""
